@@ -1,0 +1,263 @@
+/// Lua that picks a manager inside a group and follows fallback chains: the selectors
+/// (`round_robin`, `least_loaded`, `weighted`), the filters (load cap, quality gate, via
+/// `eligibility` in the prelude) and the queue methods (`manual`, `claim`).
+///
+/// It expects these globals from the script that includes it: `GROUPS` (the compiled group table,
+/// decoded from JSON), `NO_CONFIG` (true when the pool has no config: one group `default`
+/// holding every manager) and `NOW` (Redis time in ms).
+enum RoutingLua {
+    static let source = #"""
+        local function members_key(g)
+          if NO_CONFIG then
+            return P .. 'managers'
+          end
+          return P .. 'group:' .. g
+        end
+
+        -- The group's managers in turn order, starting after the one who got the last lead.
+        -- Turn positions are the managers' join numbers, so adding or removing a manager never
+        -- shifts anyone else's place in the order.
+        local function in_turn_order(g)
+          local flat = redis.call('ZRANGE', members_key(g), 0, -1, 'WITHSCORES')
+          local n = #flat / 2
+          local last = tonumber(redis.call('HGET', P .. 'turn', g)) or 0
+          local start = 1
+          for i = 1, n do
+            if tonumber(flat[2 * i]) > last then
+              start = i
+              break
+            end
+          end
+          local ids, turns = {}, {}
+          for k = 0, n - 1 do
+            local i = ((start - 1 + k) % n) + 1
+            ids[#ids + 1] = flat[2 * i - 1]
+            turns[#turns + 1] = flat[2 * i]
+          end
+          return ids, turns
+        end
+
+        local function pick_round_robin(g, cfg, seen)
+          local ids, turns = in_turn_order(g)
+          for i = 1, #ids do
+            local open, why = eligibility(manager_fields(ids[i]), cfg)
+            if open then
+              seen[#seen + 1] = { ids[i], 'chosen: next in turn' }
+              if i < #ids then
+                seen[#seen + 1] = { int(#ids - i) .. ' more', 'not their turn' }
+              end
+              redis.call('HSET', P .. 'turn', g, turns[i])
+              return ids[i]
+            end
+            seen[#seen + 1] = { ids[i], why }
+          end
+          return nil
+        end
+
+        -- Fewest open leads wins; ties go to the first in turn order, and the turn moves to the
+        -- winner so that ties rotate.
+        local function pick_least_loaded(g, cfg, seen)
+          local ids, turns = in_turn_order(g)
+          local best, best_open = nil, nil
+          local eligible = 0
+          for i = 1, #ids do
+            local open, why = eligibility(manager_fields(ids[i]), cfg)
+            if open then
+              eligible = eligible + 1
+              if not best or open < best_open then
+                best, best_open = i, open
+              end
+            else
+              seen[#seen + 1] = { ids[i], why }
+            end
+          end
+          if not best then
+            return nil
+          end
+          seen[#seen + 1] = { ids[best], 'chosen: fewest open leads (' .. int(best_open) .. ')' }
+          if eligible > 1 then
+            seen[#seen + 1] = { int(eligible - 1) .. ' more', 'more open leads, or later in turn order' }
+          end
+          redis.call('HSET', P .. 'turn', g, turns[best])
+          return ids[best]
+        end
+
+        -- Shares from ratings: each metric is scaled by the group's maximum of that metric, the
+        -- weighted sum is the rating, and shares are ratings over the eligible managers' total.
+        -- Managers below min_share are raised to it and the rest scaled down to make room.
+        local function weighted_shares(ratings, min_share)
+          local n = #ratings
+          local total = 0
+          for i = 1, n do total = total + ratings[i] end
+          local shares = {}
+          for i = 1, n do
+            if total > 0 then shares[i] = ratings[i] / total else shares[i] = 1 / n end
+          end
+          if not min_share or min_share <= 0 or n == 0 then
+            return shares
+          end
+          if min_share * n >= 1 then
+            for i = 1, n do shares[i] = 1 / n end
+            return shares
+          end
+          local floored = {}
+          for _ = 1, n do
+            local count, rest = 0, 0
+            for i = 1, n do
+              if floored[i] or shares[i] < min_share then
+                floored[i] = true
+                count = count + 1
+              else
+                rest = rest + shares[i]
+              end
+            end
+            local room = 1 - count * min_share
+            local changed = false
+            for i = 1, n do
+              if floored[i] then
+                shares[i] = min_share
+              else
+                local scaled = rest > 0 and shares[i] / rest * room or room / (n - count)
+                if scaled < min_share then changed = true end
+                shares[i] = scaled
+              end
+            end
+            if not changed then break end
+          end
+          return shares
+        end
+
+        -- Smooth weighted round robin: every eligible manager's current weight grows by its
+        -- share, the highest current weight wins and gives back 1 (the sum of the shares). Over
+        -- N leads each count stays within about one lead of share x N.
+        local function pick_weighted(g, cfg, seen)
+          local metrics = cfg.rating_metrics or {}
+          local extra = {}
+          for j = 1, #metrics do extra[j] = 'm:' .. metrics[j] end
+          local ids = in_turn_order(g)
+          local rows, maxima = {}, {}
+          for i = 1, #ids do
+            local f = manager_fields(ids[i], extra)
+            rows[i] = f
+            for j = 1, #metrics do
+              local v = tonumber(f[4 + j])
+              if v and v > (maxima[j] or 0) then maxima[j] = v end
+            end
+          end
+
+          local eligible, ratings = {}, {}
+          for i = 1, #ids do
+            local open, why = eligibility(rows[i], cfg)
+            if open then
+              local rating = 0
+              for j = 1, #metrics do
+                local v = tonumber(rows[i][4 + j])
+                if v and maxima[j] and maxima[j] > 0 then
+                  rating = rating + (cfg.rating[metrics[j]] or 0) * v / maxima[j]
+                end
+              end
+              eligible[#eligible + 1] = ids[i]
+              ratings[#ratings + 1] = rating
+            else
+              seen[#seen + 1] = { ids[i], why }
+            end
+          end
+          if #eligible == 0 then
+            return nil
+          end
+
+          local shares = weighted_shares(ratings, cfg.min_share)
+          local key = P .. 'swrr:' .. g
+          local current = redis.call('HMGET', key, unpack(eligible))
+          local best, best_weight = nil, nil
+          for i = 1, #eligible do
+            local w = (tonumber(current[i]) or 0) + shares[i]
+            current[i] = w
+            if not best or w > best_weight then
+              best, best_weight = i, w
+            end
+          end
+          current[best] = current[best] - 1
+          local flat = {}
+          for i = 1, #eligible do
+            flat[#flat + 1] = eligible[i]
+            flat[#flat + 1] = string.format('%.17g', current[i])
+          end
+          redis.call('HSET', key, unpack(flat))
+          seen[#seen + 1] = { eligible[best], 'chosen: share ' .. num(shares[best]) .. ', highest current weight' }
+          if #eligible > 1 then
+            seen[#seen + 1] = { int(#eligible - 1) .. ' more', 'lower current weight' }
+          end
+          return eligible[best]
+        end
+
+        local SELECTORS = {
+          round_robin = pick_round_robin,
+          least_loaded = pick_least_loaded,
+          weighted = pick_weighted,
+        }
+
+        -- Routes lead `id` starting at group `start`, following fallbacks. `override` replaces
+        -- the start group's method (a manual or claim group's `then` after its timeout). Returns
+        -- the outcome (assigned, manual, open, waiting) and the manager or group, and stores the
+        -- trace in the lead record.
+        local function route(id, start, override, trace)
+          local lead = P .. 'lead:' .. id
+          local g = start
+          local visited = {}
+          local steps = {}
+          trace.steps = steps
+          while g and not visited[g] do
+            visited[g] = true
+            local cfg = GROUPS[g]
+            if not cfg then
+              steps[#steps + 1] = { group = g, method = 'none', outcome = 'group is not in the config' }
+              break
+            end
+            local method = cfg.method
+            if g == start and override then
+              method = override
+            end
+
+            if method == 'manual' or method == 'claim' then
+              local status = method == 'manual' and 'manual' or 'open'
+              local timeout = method == 'manual' and cfg.manual_timeout_s or cfg.claim_timeout_s
+              redis.call('ZREM', P .. 'waiting', id)
+              redis.call('ZADD', P .. status, NOW, id)
+              if timeout then
+                redis.call('ZADD', P .. 'timers', NOW + timeout * 1000, id)
+              end
+              steps[#steps + 1] = { group = g, method = method, outcome = status == 'manual' and 'waiting for a supervisor' or 'open to claim' }
+              redis.call('HSET', lead, 'status', status, 'group', g, 'method', method, 'manager', '',
+                'trace', cjson.encode(trace))
+              event(status, { 'lead', id, 'group', g, 'method', method })
+              return status, g
+            end
+
+            local select = SELECTORS[method]
+            local seen = {}
+            local m = select(g, cfg, seen)
+            if m then
+              steps[#steps + 1] = { group = g, method = method, candidates = seen, outcome = 'assigned to ' .. m }
+              redis.call('ZREM', P .. 'waiting', id)
+              redis.call('HSET', lead, 'trace', cjson.encode(trace))
+              commit_assignment(id, m, g, method, NOW, 'assigned', nil)
+              return 'assigned', m
+            end
+            steps[#steps + 1] = { group = g, method = method, candidates = seen, outcome = 'no eligible manager' }
+            g = cfg.fallback
+          end
+
+          -- Nobody can take it: it waits, oldest first by when it was received.
+          local previous = redis.call('HGET', lead, 'status')
+          local received = tonumber(redis.call('HGET', lead, 'received_at')) or NOW
+          redis.call('ZADD', P .. 'waiting', 'NX', received, id)
+          redis.call('HSET', lead, 'status', 'waiting', 'group', start, 'manager', '', 'trace', cjson.encode(trace))
+          if previous ~= 'waiting' then
+            event('waiting', { 'lead', id, 'group', start })
+          end
+          return 'waiting', start
+        end
+
+        """#
+}

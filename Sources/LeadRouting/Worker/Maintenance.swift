@@ -1,0 +1,199 @@
+import Foundation
+import RedisClient
+
+/// The worker's housekeeping thread: heartbeat, config reload, recovery of dead workers' leads,
+/// manual and claim timeouts, and routing waiting leads again. Every worker runs it; the scripts
+/// it calls are atomic, so many workers doing the same pass at once handle each lead once.
+final class Maintenance: @unchecked Sendable {
+    // @unchecked: the connection and the timestamps below are used only by the maintenance
+    // thread once `run()` starts (`beat()` is called before that, on the starting thread).
+    let worker: Worker
+    private var connection: RedisConnection?
+    private var lastBeat = Date.distantPast
+    private var lastConfigCheck = Date.distantPast
+    private var lastRecovery = Date.distantPast
+    private var lastWaitingPass = Date.distantPast
+    private var lastWake: Int64 = -1
+
+    static let tick = 0.1
+    static let configInterval = 0.25
+    static let recoveryInterval = 2.0
+    /// A waiting pass runs when `lr:{P}:wake` changes, and at least this often as a safety net.
+    static let waitingInterval = 5.0
+    static let waitingBatch = 200
+    static let timerBatch = 200
+
+    init(worker: Worker, connection: RedisConnection) {
+        self.worker = worker
+        self.connection = connection
+    }
+
+    func run() {
+        var backoff = Backoff()
+        var outage = false
+        while !self.worker.isStopping {
+            do {
+                if self.connection == nil {
+                    self.connection = try RedisConnection(url: self.worker.url)
+                }
+                if outage {
+                    self.worker.logger.info("maintenance reconnected to Redis", [(Logger.Key.worker, self.worker.id)])
+                    outage = false
+                }
+                try self.step()
+                backoff.reset()
+                self.worker.pause(Self.tick)
+            } catch let error as RedisError {
+                if error.needsReconnect {
+                    self.connection = nil
+                    if !outage {
+                        self.worker.logger.warning("maintenance lost Redis connection; retrying with backoff", [
+                            (Logger.Key.worker, self.worker.id), (Logger.Key.error, error.description),
+                        ])
+                        outage = true
+                    }
+                } else {
+                    self.worker.logger.error("maintenance step failed", [(Logger.Key.worker, self.worker.id), (Logger.Key.error, error.description)])
+                }
+                self.worker.pause(backoff.nextDelay())
+            } catch {
+                self.worker.logger.error("maintenance step failed", [(Logger.Key.worker, self.worker.id), (Logger.Key.error, "\(error)")])
+                self.worker.pause(backoff.nextDelay())
+            }
+        }
+    }
+
+    private func step() throws {
+        let now = Date()
+        if now.timeIntervalSince(self.lastBeat) >= 1.0 {
+            try self.beat()
+        }
+        if now.timeIntervalSince(self.lastConfigCheck) >= Self.configInterval {
+            try self.reloadConfigIfChanged()
+            self.lastConfigCheck = now
+        }
+        if now.timeIntervalSince(self.lastRecovery) >= Self.recoveryInterval {
+            try self.recover(releasing: "")
+            self.lastRecovery = now
+        }
+        try self.fireTimers()
+        try self.routeWaitingIfWoken(now: now)
+    }
+
+    /// Registers the worker and refreshes its heartbeat key.
+    func beat() throws {
+        let connection = try self.open()
+        let keys = self.worker.keys
+        let description = "{\"name\":\"\(self.worker.options.name)\",\"pid\":\(getpid()),\"concurrency\":\(self.worker.options.concurrency)}"
+        try connection.evaluate(
+            QueueScripts.heartbeat,
+            keys: [keys.workers, keys.heartbeat(self.worker.id)],
+            arguments: [self.worker.id, description, String(self.worker.options.heartbeatMillis)]
+        )
+        self.lastBeat = Date()
+    }
+
+    private func reloadConfigIfChanged() throws {
+        let connection = try self.open()
+        let current = self.worker.configs.current
+        let version = try LoadedConfig.version(from: connection, keys: self.worker.keys)
+        guard version != current.version else { return }
+        do {
+            let loaded = try LoadedConfig.load(from: connection, keys: self.worker.keys)
+            self.worker.configs.replace(loaded)
+            self.worker.logger.info("config applied", [(Logger.Key.worker, self.worker.id), ("version", String(loaded.version))])
+        } catch let error as ConfigError {
+            // Only a document written around `config set` can fail here; keep the last good one.
+            self.worker.configs.replace(LoadedConfig(version: version, config: current.config == .implicit ? nil : current.config))
+            self.worker.logger.error("stored config is invalid; keeping the previous one", [(Logger.Key.worker, self.worker.id), (Logger.Key.error, error.description)])
+        }
+    }
+
+    /// Gives dead workers' in-flight leads back to the incoming list; with `releasing` set to
+    /// this worker's id, also its own (on a clean stop).
+    private func recover(releasing: String) throws {
+        let connection = try self.open()
+        let keys = self.worker.keys
+        let reply = try connection.evaluate(
+            QueueScripts.recover,
+            keys: [keys.incoming],
+            arguments: [keys.prefix, String(self.worker.options.maxDeliveries), String(self.worker.configs.current.config.eventsMaxLength), releasing]
+        )
+        let counts = (reply.elements ?? []).map { $0.integer ?? 0 }
+        if counts.count == 2, counts[0] + counts[1] > 0, releasing.isEmpty {
+            self.worker.logger.info("recovered in-flight leads of stopped workers", [
+                (Logger.Key.worker, self.worker.id), ("requeued", String(counts[0])), ("dead_lettered", String(counts[1])),
+            ])
+        }
+    }
+
+    /// Routes manual and claim leads whose timeout has passed by their group's `then` method.
+    private func fireTimers() throws {
+        let connection = try self.open()
+        let loaded = self.worker.configs.current
+        let keys = self.worker.keys
+        try connection.evaluate(
+            AssignScript.script,
+            keys: [keys.incoming],
+            arguments: [keys.prefix, "timeouts", loaded.groupsJSON, String(loaded.config.eventsMaxLength), "", String(Self.timerBatch)]
+        )
+    }
+
+    /// Routes waiting leads again, oldest first, when something may have freed capacity.
+    private func routeWaitingIfWoken(now: Date) throws {
+        let connection = try self.open()
+        let keys = self.worker.keys
+        let wake = try connection.command(["GET", keys.wake]).integer ?? 0
+        guard wake != self.lastWake || now.timeIntervalSince(self.lastWaitingPass) >= Self.waitingInterval else { return }
+
+        let ids = (try connection.command(["ZRANGE", keys.waiting, "0", String(Self.waitingBatch - 1)]).elements ?? []).compactMap(\.text)
+        self.lastWake = wake
+        self.lastWaitingPass = now
+        guard !ids.isEmpty else { return }
+
+        let loaded = self.worker.configs.current
+        let payloads = try connection.pipeline(ids.map { [Array("HGET".utf8), Array(keys.lead($0).utf8), Array("payload".utf8)] })
+        var arguments: [[UInt8]] = []
+        let nowMillis = Int64(now.timeIntervalSince1970 * 1000)
+        for (id, payload) in zip(ids, payloads) {
+            // A stored payload passed validation once; if a later config rejects it, route it
+            // with no fields, which takes the default route.
+            let lead: Lead
+            switch loaded.parser.parse(payload.bytes ?? [], nowMillis: nowMillis) {
+            case .success(let parsed):
+                lead = parsed
+            case .failure:
+                lead = Lead(id: id, createdAtMillis: nil, fields: [:])
+            }
+            let decision = loaded.config.route(lead)
+            arguments += [id, decision.explanation, decision.group].map { Array($0.utf8) }
+        }
+        let header = [keys.prefix, "waiting", loaded.groupsJSON, String(loaded.config.eventsMaxLength), "", String(ids.count)]
+        let reply = try connection.evaluate(AssignScript.script, keys: [Array(keys.incoming.utf8)], arguments: header.map { Array($0.utf8) } + arguments)
+        let assigned = AssignOutcome.parse(reply).filter { $0.result == "assigned" }.count
+        if assigned > 0 {
+            self.worker.count { $0.assigned += assigned }
+        }
+    }
+
+    /// On a clean stop, after every lead loop has finished: gives back whatever this worker
+    /// still has in flight and deregisters it.
+    func release() {
+        do {
+            try self.recover(releasing: self.worker.id)
+        } catch {
+            self.worker.logger.warning("could not release in-flight leads on stop; other workers will recover them after the heartbeat expires", [
+                (Logger.Key.worker, self.worker.id), (Logger.Key.error, "\(error)"),
+            ])
+        }
+    }
+
+    private func open() throws -> RedisConnection {
+        if let connection = self.connection {
+            return connection
+        }
+        let connection = try RedisConnection(url: self.worker.url)
+        self.connection = connection
+        return connection
+    }
+}

@@ -1,0 +1,135 @@
+import Foundation
+import RedisClient
+import Synchronization
+
+/// Settings of one `leadrouter worker` process.
+public struct WorkerOptions: Sendable {
+    public var name: String
+    /// Threads taking leads, each with its own Redis connection.
+    public var concurrency = 1
+    /// Leads taken from the incoming list per script call when a backlog exists.
+    public var batchSize = 64
+    /// Lifetime of the heartbeat key; a worker silent this long is presumed dead and its
+    /// in-flight leads go back to the incoming list.
+    public var heartbeatMillis = 5_000
+    /// Deliveries after which a lead that keeps killing its workers is dead-lettered.
+    public var maxDeliveries = 3
+
+    public init(name: String) {
+        self.name = name
+    }
+}
+
+/// Counters of one worker process, for its stop line and for tests.
+public struct WorkerCounts: Sendable, Equatable {
+    public var assigned = 0
+    public var queued = 0
+    public var deadLettered = 0
+    public var duplicates = 0
+    public var stale = 0
+}
+
+/// A worker: takes leads from `lr:{P}:incoming` and assigns them, until `requestStop()`.
+///
+/// A lead is never held only in memory: it moves atomically from the incoming list into this
+/// process's in-flight list, and leaves it only in the script that records its assignment or its
+/// dead-letter entry. If the process dies, other workers see its heartbeat expire and give its
+/// in-flight leads back to the incoming list.
+public final class Worker: Sendable {
+    public let id: String
+    let url: RedisURL
+    let keys: PoolKeys
+    let options: WorkerOptions
+    let logger: Logger
+    let configs: ConfigStore
+    private let stopping = Atomic<Bool>(false)
+    private let counts = Mutex(WorkerCounts())
+
+    public init(url: RedisURL, keys: PoolKeys, options: WorkerOptions, logger: Logger) {
+        // Each process start gets its own identity, so a restarted worker with the same name
+        // and pid never adopts (or hides) the in-flight leads of its previous life.
+        let suffix = String(UInt32.random(in: 0...UInt32.max), radix: 16)
+        self.id = "\(options.name)-\(getpid())-\(suffix)"
+        self.url = url
+        self.keys = keys
+        self.options = options
+        self.logger = logger
+        self.configs = ConfigStore(.implicit)
+    }
+
+    public var inFlightKey: String {
+        self.keys.processing(self.id)
+    }
+
+    public var isStopping: Bool {
+        self.stopping.load(ordering: .relaxed)
+    }
+
+    public var totals: WorkerCounts {
+        self.counts.withLock { $0 }
+    }
+
+    /// Asks the worker to stop: it finishes the leads in hand and takes no new ones.
+    public func requestStop() {
+        self.stopping.store(true, ordering: .relaxed)
+    }
+
+    func count(_ update: (inout WorkerCounts) -> Void) {
+        self.counts.withLock { update(&$0) }
+    }
+
+    /// Runs until `requestStop()`. Blocking Redis calls run on threads this method starts, never
+    /// on Swift's cooperative pool. Throws only when the first connection or config load fails.
+    public func run() throws {
+        let connection = try RedisConnection(url: self.url)
+        self.configs.replace(try LoadedConfig.load(from: connection, keys: self.keys))
+        let maintenance = Maintenance(worker: self, connection: connection)
+        try maintenance.beat()
+
+        self.logger.info("worker started", [
+            (Logger.Key.worker, self.id), (Logger.Key.pool, self.keys.pool),
+            ("concurrency", String(self.options.concurrency)), ("redis", self.url.description),
+        ])
+
+        let loops = DispatchGroup()
+        for index in 0..<self.options.concurrency {
+            loops.enter()
+            let thread = Thread { [self] in
+                LeadLoop(worker: self, index: index).run()
+                loops.leave()
+            }
+            thread.name = "lead-loop-\(index)"
+            thread.start()
+        }
+        let housekeeping = DispatchGroup()
+        housekeeping.enter()
+        let thread = Thread {
+            maintenance.run()
+            housekeeping.leave()
+        }
+        thread.name = "maintenance"
+        thread.start()
+
+        // The release must come after the last commit: releasing earlier would hand a lead that
+        // is still being committed to another worker.
+        loops.wait()
+        housekeeping.wait()
+        maintenance.release()
+
+        let totals = self.totals
+        self.logger.info("worker stopped", [
+            (Logger.Key.worker, self.id), ("assigned", String(totals.assigned)), ("queued", String(totals.queued)),
+            ("dead_lettered", String(totals.deadLettered)), ("duplicates", String(totals.duplicates)),
+        ])
+    }
+
+    /// Sleeps up to `seconds` in short steps, returning early once a stop is requested.
+    func pause(_ seconds: Double) {
+        var remaining = seconds
+        while remaining > 0, !self.isStopping {
+            let step = min(remaining, 0.1)
+            Thread.sleep(forTimeInterval: step)
+            remaining -= step
+        }
+    }
+}
