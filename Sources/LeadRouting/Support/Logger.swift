@@ -53,7 +53,7 @@ public struct Logger: Sendable {
 
     public func log(_ level: Level, _ message: String, _ metadata: [(String, String)] = []) {
         guard level >= self.minimumLevel else { return }
-        let time = Date().formatted(.iso8601.year().month().day().time(includingFractionalSeconds: true))
+        let time = Date().formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true))
         var line = "\(time) \(level.name) \(self.label): \(message)"
         for (key, value) in metadata {
             line += " \(key)=\(Self.format(value))"
