@@ -24,7 +24,6 @@ public struct PoolKeys: Sendable {
     public var workers: String { self.prefix + "workers" }
     public var wake: String { self.prefix + "wake" }
     public var stats: String { self.prefix + "stats" }
-    public var waitingLock: String { self.prefix + "lock:waiting" }
 
     public func lead(_ id: String) -> String { self.prefix + "lead:" + id }
     public func manager(_ id: String) -> String { self.prefix + "manager:" + id }
