@@ -26,6 +26,7 @@ public struct PoolStatus: Sendable {
     public var recentSpeeds: [Int] = []
     /// Assignments in the last 60 seconds.
     public var assignedLastMinute = 0
+    public var groups: [GroupSummary] = []
 
     public static let recentLimit = 10_000
 
@@ -59,6 +60,13 @@ public struct PoolStatus: Sendable {
             "pool": self.pool, "incoming": self.incoming, "processing": self.processing, "waiting": self.waiting,
             "manual": self.manual, "open": self.open, "dead": self.dead, "workers": workers, "managers": managers,
             "speed_to_lead_ms": speed, "assigned_last_minute": self.assignedLastMinute,
+            "groups": self.groups.map { group -> [String: Any] in
+                [
+                    "name": group.name, "method": group.method, "members": group.members,
+                    "assigned_recently": group.assignedRecently,
+                    "skipped": group.skipped.map { ["id": $0.id, "reason": $0.reason] },
+                ]
+            },
         ]
     }
 }
@@ -92,7 +100,9 @@ extension PoolClient {
         }
 
         status.managers = try self.managers(today: Self.utcDate(millis: nowMillis))
-        status.ratings = try self.ratings(status.managers)
+        let config = try LoadedConfig.load(from: self.connection, keys: self.keys).config
+        status.ratings = self.ratings(status.managers, config: config)
+        var assignedByGroup: [String: Int] = [:]
 
         let events = try self.connection.command(["XREVRANGE", self.keys.events, "+", "-", "COUNT", String(PoolStatus.recentLimit)])
         var speeds: [Int] = []
@@ -103,24 +113,23 @@ extension PoolClient {
             if let speed = fields["speed_ms"]?.integer {
                 speeds.append(Int(speed))
             }
+            if let group = fields["group"]?.text {
+                assignedByGroup[group, default: 0] += 1
+            }
             let entryMillis = Int64(parts[0].text?.split(separator: "-").first ?? "") ?? 0
             if nowMillis - entryMillis <= 60_000 {
                 status.assignedLastMinute += 1
             }
         }
         status.recentSpeeds = speeds.sorted()
+        status.groups = GroupSummary.summaries(config: config, managers: status.managers, assignedByGroup: assignedByGroup)
         return status
     }
 
     /// Ratings as the weighted selector computes them: each metric scaled by the group's
     /// maximum, weighted by the group's `rating` weights. Shown per manager for its first
     /// weighted group.
-    func ratings(_ managers: [ManagerInfo]) throws -> [String: Double] {
-        guard let config = try LoadedConfig.load(from: self.connection, keys: self.keys).config as PoolConfig?,
-            config != .implicit
-        else {
-            return [:]
-        }
+    func ratings(_ managers: [ManagerInfo], config: PoolConfig) -> [String: Double] {
         var ratings: [String: Double] = [:]
         for name in config.groups.keys.sorted() {
             guard let group = config.groups[name], group.method == .weighted || group.then == .weighted else { continue }

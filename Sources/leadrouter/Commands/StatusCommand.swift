@@ -63,6 +63,21 @@ enum StatusView {
             lines.append("speed-to-lead: no assignments yet")
         }
         lines.append("")
+        for group in status.groups {
+            var settings = [group.method]
+            if let cap = group.maxOpen { settings.append("max_open \(cap)") }
+            if let gate = group.maxEmptyFields { settings.append("max_empty_fields \(gate)") }
+            if let fallback = group.fallback { settings.append("fallback \(fallback)") }
+            var line = "group \(group.name) (\(settings.joined(separator: ", "))): \(group.members) managers, "
+            line += "\(group.members - group.skipped.count) eligible now, \(group.assignedRecently) recent assignments"
+            lines.append(line)
+            if !group.skipped.isEmpty {
+                let shown = group.skipped.prefix(6).map { "\($0.id) \($0.reason)" }.joined(separator: "; ")
+                let more = group.skipped.count > 6 ? "; \(group.skipped.count - 6) more" : ""
+                lines.append("    skipped now: \(shown)\(more)")
+            }
+        }
+        lines.append("")
         lines.append(self.managerTable(status, bars: true))
         return lines.joined(separator: "\n")
     }
