@@ -5,6 +5,9 @@ import RedisClient
 /// Where a command runs: the Redis URL and the pool, from global options or the environment.
 struct Context {
     let url: RedisURL
+    /// The URL as given, for child processes (`bench` starts workers); the password, when it
+    /// came from the environment, reaches them through the inherited environment.
+    let urlText: String
     let keys: PoolKeys
 
     func connect() throws -> PoolClient {
@@ -34,6 +37,12 @@ enum CLI {
           close ID                        the deal is finished; frees one open lead of the manager
           explain ID                      why the lead went where it went
           status [--json] [--watch] [--interval SECONDS]
+          dlq list [--json] [--limit N]   dead-letter entries: id, time, lead id, size, reason
+          dlq retry ID|--all              put entries back on the incoming list (after a fix)
+          dlq drop ID|--all               delete entries for good
+          bench [--leads N] [--workers K] [--concurrency C] [--managers M] [--method NAME]
+                [--rate R --seconds S] [--json]
+                                          measure throughput and speed-to-lead against the Redis floor
 
         global options:
           --redis URL    redis://[user:password@]host:port/db or unix:///path/redis.sock
@@ -80,7 +89,7 @@ enum CLI {
         } catch let error as RedisError {
             throw UsageError("invalid --redis URL: \(error.message)")
         }
-        let context = Context(url: url, keys: keys)
+        let context = Context(url: url, urlText: urlText, keys: keys)
         let tail = Array(rest.dropFirst())
 
         switch command {
@@ -101,6 +110,10 @@ enum CLI {
             print(try context.connect().explain(id))
         case "status":
             try StatusCommand.run(tail, context)
+        case "dlq":
+            try DeadLetterCommand.run(tail, context)
+        case "bench":
+            try BenchCommand.run(tail, context)
         default:
             throw UsageError("unknown command \(Identifiers.quoted(command)); run `leadrouter help` for the commands")
         }
