@@ -21,8 +21,9 @@ enum CLI {
 
         usage: leadrouter [--redis URL] [--pool NAME] COMMAND ...
 
-          worker [--concurrency N] [--name NAME] [--batch N]
-                                          take leads and assign them until SIGINT/SIGTERM
+          worker [--concurrency N] [--name NAME] [--batch N] [--metrics HOST:PORT]
+                                          take leads and assign them until SIGINT/SIGTERM;
+                                          --metrics serves /metrics and /healthz (e.g. 127.0.0.1:9464)
           push [FILE] [--no-stamp]        push JSON objects, a JSON array or JSON lines (stdin without FILE)
           push --csv FILE --id-column NAME
                                           push one lead per CSV row

@@ -26,8 +26,9 @@ lr_die() {
     exit 1
 }
 
-# Install redis-server, redis-cli, libhiredis-dev, pkg-config and python3 with
-# apt-get when any of them is missing. Prints nothing when all are present.
+# Install redis-server, redis-cli, libhiredis-dev, libmicrohttpd-dev (the
+# worker's metrics endpoint), pkg-config and python3 with apt-get when any of
+# them is missing. Prints nothing when all are present.
 lr_install_deps() {
     local packages=()
     if ! command -v redis-server >/dev/null 2>&1; then
@@ -37,9 +38,14 @@ lr_install_deps() {
         packages+=(redis-tools)
     fi
     if ! command -v pkg-config >/dev/null 2>&1; then
-        packages+=(pkg-config libhiredis-dev)
-    elif ! pkg-config --exists hiredis; then
-        packages+=(libhiredis-dev)
+        packages+=(pkg-config libhiredis-dev libmicrohttpd-dev)
+    else
+        if ! pkg-config --exists hiredis; then
+            packages+=(libhiredis-dev)
+        fi
+        if ! pkg-config --exists libmicrohttpd; then
+            packages+=(libmicrohttpd-dev)
+        fi
     fi
     # The ops scripts use python3 to find a free port and to read JSON.
     if ! command -v python3 >/dev/null 2>&1; then
@@ -61,8 +67,8 @@ lr_install_deps() {
     "${sudo[@]}" apt-get update
     "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y "${packages[@]}"
 
-    if ! command -v redis-server >/dev/null 2>&1 || ! pkg-config --exists hiredis; then
-        lr_die "redis-server or hiredis is still missing after apt-get install ${packages[*]}"
+    if ! command -v redis-server >/dev/null 2>&1 || ! pkg-config --exists hiredis libmicrohttpd; then
+        lr_die "redis-server, hiredis or libmicrohttpd is still missing after apt-get install ${packages[*]}"
     fi
 }
 

@@ -72,6 +72,22 @@ public struct PoolStatus: Sendable {
 }
 
 extension PoolClient {
+    /// Queue depths and workers only: the cheap part of `status`, for metrics scrapes.
+    public func queueDepths() throws -> PoolStatus {
+        var status = PoolStatus(pool: self.keys.pool)
+        let replies = try self.connection.pipeline([
+            ["LLEN", self.keys.incoming], ["ZCARD", self.keys.waiting], ["HKEYS", self.keys.workers],
+        ].map { $0.map { Array($0.utf8) } })
+        status.incoming = Int(replies[0].integer ?? 0)
+        status.waiting = Int(replies[1].integer ?? 0)
+        let workerIDs = (replies[2].elements ?? []).compactMap(\.text)
+        if !workerIDs.isEmpty {
+            let lengths = try self.connection.pipeline(workerIDs.map { ["LLEN", self.keys.processing($0)].map { Array($0.utf8) } })
+            status.processing = lengths.reduce(0) { $0 + Int($1.integer ?? 0) }
+        }
+        return status
+    }
+
     /// Reads everything `status` shows. Several round trips, none of them on the lead path.
     public func status() throws -> PoolStatus {
         var status = PoolStatus(pool: self.keys.pool)

@@ -22,7 +22,8 @@ import RedisClient
 /// - `timeouts`, ARGV[6] = max leads: manual and open leads whose timer is due are routed by
 ///   their group's `then` method.
 ///
-/// Returns a flat array: id, outcome, manager-or-group, per lead handled.
+/// Returns a flat array, six items per lead handled: id, outcome, manager-or-group, group,
+/// method, speed-to-lead in ms.
 enum AssignScript {
     static let script = RedisScript(name: "assign", source: LuaPrelude.source + globals + RoutingLua.source + body)
 
@@ -42,10 +43,13 @@ enum AssignScript {
 
     private static let body = #"""
         local results = {}
-        local function result(id, outcome, who)
+        local function result(id, outcome, who, group, method, speed)
           results[#results + 1] = id
           results[#results + 1] = outcome
           results[#results + 1] = who or ''
+          results[#results + 1] = group or ''
+          results[#results + 1] = method or ''
+          results[#results + 1] = int(speed or 0)
         end
 
         if OP == 'new' then
@@ -72,8 +76,7 @@ enum AssignScript {
                 fields[#fields + 1] = created
               end
               redis.call('HSET', P .. 'lead:' .. id, unpack(fields))
-              local outcome, who = route(id, group, nil, { route = why })
-              result(id, outcome, who)
+              result(id, route(id, group, nil, { route = why }))
             end
           end
 
@@ -91,8 +94,7 @@ enum AssignScript {
                 override = GROUPS[group]['then']
               end
               redis.call('HSET', lead, 'route', why)
-              local outcome, who = route(id, group, override, { route = why, retry = 'routed again from waiting' })
-              result(id, outcome, who)
+              result(id, route(id, group, override, { route = why, retry = 'routed again from waiting' }))
             end
           end
 
@@ -110,8 +112,7 @@ enum AssignScript {
               local override = (cfg and cfg['then']) or 'round_robin'
               redis.call('HSET', lead, 'fell_through', group)
               local note = 'not taken in time by ' .. (f[4] or 'hand') .. '; routed by ' .. override
-              local outcome, who = route(id, group, override, { route = f[3] or '', timeout = note })
-              result(id, outcome, who)
+              result(id, route(id, group, override, { route = f[3] or '', timeout = note }))
             end
           end
         end

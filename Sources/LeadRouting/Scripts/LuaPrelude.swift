@@ -94,7 +94,7 @@ enum LuaPrelude {
 
         -- Records that manager `m` got lead `id`: counters, daily count, the lead record and the
         -- event. `kind` is the event type (assigned, claimed); `extra` is a flat list of more
-        -- lead fields to write.
+        -- lead fields to write. Returns the speed-to-lead in ms.
         local function commit_assignment(id, m, group, method, now, kind, extra)
           local lead = P .. 'lead:' .. id
           local mkey = P .. 'manager:' .. m
@@ -115,6 +115,7 @@ enum LuaPrelude {
             redis.call('HSET', lead, unpack(extra))
           end
           event(kind, { 'lead', id, 'manager', m, 'group', group, 'method', method, 'speed_ms', int(speed) })
+          return speed
         end
 
         -- Removes a lead from every pending structure (waiting, manual, open, timers).

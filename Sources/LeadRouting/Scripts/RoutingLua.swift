@@ -199,8 +199,8 @@ enum RoutingLua {
 
         -- Routes lead `id` starting at group `start`, following fallbacks. `override` replaces
         -- the start group's method (a manual or claim group's `then` after its timeout). Returns
-        -- the outcome (assigned, manual, open, waiting) and the manager or group, and stores the
-        -- trace in the lead record.
+        -- the outcome (assigned, manual, open, waiting), the manager or group, the group that
+        -- decided, the method and the speed-to-lead in ms, and stores the trace in the lead record.
         local function route(id, start, override, trace)
           local lead = P .. 'lead:' .. id
           local g = start
@@ -231,7 +231,7 @@ enum RoutingLua {
               redis.call('HSET', lead, 'status', status, 'group', g, 'method', method, 'manager', '',
                 'trace', cjson.encode(trace))
               event(status, { 'lead', id, 'group', g, 'method', method })
-              return status, g
+              return status, g, g, method, 0
             end
 
             local select = SELECTORS[method]
@@ -241,8 +241,8 @@ enum RoutingLua {
               steps[#steps + 1] = { group = g, method = method, candidates = seen, outcome = 'assigned to ' .. m }
               redis.call('ZREM', P .. 'waiting', id)
               redis.call('HSET', lead, 'trace', cjson.encode(trace))
-              commit_assignment(id, m, g, method, NOW, 'assigned', nil)
-              return 'assigned', m
+              local speed = commit_assignment(id, m, g, method, NOW, 'assigned', nil)
+              return 'assigned', m, g, method, speed
             end
             steps[#steps + 1] = { group = g, method = method, candidates = seen, outcome = 'no eligible manager' }
             g = cfg.fallback
@@ -256,7 +256,7 @@ enum RoutingLua {
           if previous ~= 'waiting' then
             event('waiting', { 'lead', id, 'group', start })
           end
-          return 'waiting', start
+          return 'waiting', start, start, '', 0
         end
 
         """#

@@ -46,9 +46,11 @@ struct LeadHandler {
             switch outcome.result {
             case "assigned":
                 counts.assigned += 1
+                self.worker.metrics.recordAssigned(group: outcome.group, method: outcome.method, manager: outcome.target, speedMillis: outcome.speedMillis)
                 self.worker.logger.debug("lead assigned", [(Logger.Key.lead, outcome.leadID), (Logger.Key.manager, outcome.target)])
             case "duplicate":
                 counts.duplicates += 1
+                self.worker.metrics.recordDuplicate()
                 self.worker.logger.debug("lead id seen before; nothing changed", [(Logger.Key.lead, outcome.leadID)])
             case "stale":
                 counts.stale += 1
@@ -80,6 +82,7 @@ struct LeadHandler {
         )
         guard moved.integer == 1 else { return }
         self.worker.count { $0.deadLettered += 1 }
+        self.worker.metrics.recordDeadLetter(reason: rejection.reason)
         // The reason may quote the lead id but never the payload.
         self.worker.logger.warning("invalid lead moved to the dead-letter list", [
             (Logger.Key.worker, self.worker.id), (Logger.Key.lead, rejection.leadID ?? "-"), ("reason", rejection.reason),
@@ -94,14 +97,21 @@ struct AssignOutcome: Equatable {
     let result: String
     /// The manager (assigned, duplicate) or group (waiting, manual, open).
     let target: String
+    /// The group and method that decided; empty for duplicate and stale leads.
+    let group: String
+    let method: String
+    let speedMillis: Int
 
     static func parse(_ reply: RedisReply) -> [AssignOutcome] {
         let items = (reply.elements ?? []).map { $0.text ?? "" }
         var outcomes: [AssignOutcome] = []
         var index = 0
-        while index + 2 < items.count {
-            outcomes.append(AssignOutcome(leadID: items[index], result: items[index + 1], target: items[index + 2]))
-            index += 3
+        while index + 5 < items.count {
+            outcomes.append(AssignOutcome(
+                leadID: items[index], result: items[index + 1], target: items[index + 2],
+                group: items[index + 3], method: items[index + 4], speedMillis: Int(items[index + 5]) ?? 0
+            ))
+            index += 6
         }
         return outcomes
     }

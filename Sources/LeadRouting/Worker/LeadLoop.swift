@@ -43,6 +43,7 @@ struct LeadLoop {
                 backoff.reset()
                 repeatedErrors = 0
             } catch let error as RedisError {
+                self.worker.metrics.recordRedisError(reconnect: error.needsReconnect && outage == nil)
                 if error.needsReconnect {
                     connection?.close()
                     connection = nil

@@ -170,9 +170,12 @@ final class Maintenance: @unchecked Sendable {
         }
         let header = [keys.prefix, "waiting", loaded.groupsJSON, String(loaded.config.eventsMaxLength), "", String(ids.count)]
         let reply = try connection.evaluate(AssignScript.script, keys: [Array(keys.incoming.utf8)], arguments: header.map { Array($0.utf8) } + arguments)
-        let assigned = AssignOutcome.parse(reply).filter { $0.result == "assigned" }.count
-        if assigned > 0 {
-            self.worker.count { $0.assigned += assigned }
+        let assigned = AssignOutcome.parse(reply).filter { $0.result == "assigned" }
+        for outcome in assigned {
+            self.worker.metrics.recordAssigned(group: outcome.group, method: outcome.method, manager: outcome.target, speedMillis: outcome.speedMillis)
+        }
+        if !assigned.isEmpty {
+            self.worker.count { $0.assigned += assigned.count }
         }
     }
 

@@ -42,6 +42,7 @@ public final class Worker: Sendable {
     let options: WorkerOptions
     let logger: Logger
     let configs: ConfigStore
+    public let metrics = WorkerMetrics()
     private let stopping = Atomic<Bool>(false)
     private let counts = Mutex(WorkerCounts())
 
@@ -121,6 +122,39 @@ public final class Worker: Sendable {
             (Logger.Key.worker, self.id), ("assigned", String(totals.assigned)), ("queued", String(totals.queued)),
             ("dead_lettered", String(totals.deadLettered)), ("duplicates", String(totals.duplicates)),
         ])
+    }
+
+    /// Checks the path a lead takes: Redis answers, the assignment script is in its cache and
+    /// this worker's heartbeat is alive. Returns nil when healthy, or what is wrong.
+    public func healthProblem() -> String? {
+        guard !self.isStopping else { return "worker is stopping" }
+        do {
+            let connection = try RedisConnection(url: self.url, commandTimeout: 2)
+            let sha1 = try connection.load(AssignScript.script)
+            guard try connection.command(["SCRIPT", "EXISTS", sha1]).elements?.first?.integer == 1 else {
+                return "assignment script not in the Redis script cache"
+            }
+            guard (try connection.command(["PTTL", self.keys.heartbeat(self.id)]).integer ?? -2) > 0 else {
+                return "heartbeat key expired; maintenance thread is not running"
+            }
+            return nil
+        } catch {
+            return "Redis not usable: \(error)"
+        }
+    }
+
+    /// Prometheus text: this worker's counters and the pool's waiting and in-flight gauges.
+    public func metricsText() -> String {
+        var waiting: Int?
+        var inFlight: Int?
+        if let connection = try? RedisConnection(url: self.url, commandTimeout: 2),
+            let client = Optional(PoolClient(connection: connection, keys: self.keys)),
+            let status = try? client.queueDepths()
+        {
+            waiting = status.waiting
+            inFlight = status.processing
+        }
+        return self.metrics.render(pool: self.keys.pool, waiting: waiting, inFlight: inFlight)
     }
 
     /// Sleeps up to `seconds` in short steps, returning early once a stop is requested.

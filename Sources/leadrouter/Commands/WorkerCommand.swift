@@ -1,10 +1,11 @@
 import Dispatch
 import Foundation
 import LeadRouting
+import MetricsHTTP
 
 enum WorkerCommand {
     static func run(_ tail: [String], _ context: Context) throws {
-        let arguments = try Arguments(tail, command: "worker", options: ["--concurrency", "--name", "--batch"])
+        let arguments = try Arguments(tail, command: "worker", options: ["--concurrency", "--name", "--batch", "--metrics"])
         _ = try arguments.expect([], command: "worker")
         let defaultName = ProcessInfo.processInfo.hostName.split(separator: ".").first.map(String.init) ?? "worker"
         let name = arguments.value("--name") ?? defaultName
@@ -16,6 +17,9 @@ enum WorkerCommand {
         options.batchSize = try arguments.integer("--batch", range: 1...1000) ?? options.batchSize
 
         let logger = Logger(label: "leadrouter.worker")
+        if let listen = arguments.value("--metrics") {
+            _ = try self.listenAddress(listen)
+        }
         let worker = Worker(url: context.url, keys: context.keys, options: options, logger: logger)
 
         // Signals arrive on a dispatch queue of their own; the worker's threads notice the stop
@@ -34,6 +38,36 @@ enum WorkerCommand {
         }
         defer { sources.forEach { $0.cancel() } }
 
+        var server: HTTPServer?
+        if let listen = arguments.value("--metrics") {
+            let (host, port) = try self.listenAddress(listen)
+            server = try HTTPServer(host: host, port: port) { path in
+                switch path {
+                case "/metrics":
+                    return HTTPServer.Response(status: 200, contentType: "text/plain; version=0.0.4; charset=utf-8", body: worker.metricsText())
+                case "/healthz":
+                    if let problem = worker.healthProblem() {
+                        return HTTPServer.Response(status: 503, body: "unhealthy: \(problem)\n")
+                    }
+                    return HTTPServer.Response(status: 200, body: "ok\n")
+                default:
+                    return HTTPServer.Response(status: 404, body: "not found; try /metrics or /healthz\n")
+                }
+            }
+            logger.info("metrics listening", [(Logger.Key.worker, worker.id), ("address", "\(host):\(port)")])
+        }
+        defer { server?.stop() }
+
         try worker.run()
+    }
+
+    /// Parses `HOST:PORT` or `:PORT` (loopback); the metrics listener binds loopback unless told
+    /// otherwise.
+    static func listenAddress(_ text: String) throws(UsageError) -> (String, UInt16) {
+        guard let colon = text.lastIndex(of: ":"), let port = UInt16(text[text.index(after: colon)...]), port > 0 else {
+            throw UsageError("invalid --metrics \(Identifiers.quoted(text)): expected HOST:PORT such as 127.0.0.1:9464")
+        }
+        let host = String(text[..<colon])
+        return (host.isEmpty ? "127.0.0.1" : host, port)
     }
 }
