@@ -48,6 +48,15 @@ extension DistributionMethodTests {
             #expect(try pool.client.close(lead: assigned[0]) == "already closed")
             Thread.sleep(forTimeInterval: 0.3)
             #expect(try pool.count(of: ids, status: "assigned") == 15)
+            #expect(try pool.openCounts(Self.managers) == ["a": 5, "b": 5, "c": 5])
+
+            // Closing a waiting lead takes it out of the waiting set and frees no place.
+            let waitingLead = try #require(pool.statusAndManager(of: ids).first { $0.value.status == "waiting" }?.key)
+            #expect(try pool.client.close(lead: waitingLead) == "closed")
+            Thread.sleep(forTimeInterval: 0.3)
+            #expect(try pool.sortedSetSize(pool.keys.waiting) == 79)
+            #expect(try pool.count(of: ids, status: "assigned") == 15)
+            #expect(try pool.lead(waitingLead)["status"] == "closed")
 
             let sampled = sampler.stop()
             #expect(sampled.samples > 10)
@@ -60,7 +69,8 @@ extension DistributionMethodTests {
         func managerCapOverridesGroup() throws {
             let pool = try TestPool("cap-own")
             try pool.setConfig(Self.config)
-            try pool.addManagers(["a"], groups: ["sales"], maxOpen: 2)
+            let added = try pool.cli(["manager", "add", "a", "--groups", "sales", "--max-open", "2"])
+            #expect(added.status == 0, "\(added.stderr)")
             try pool.addManagers(["b"], groups: ["sales"], maxOpen: 8)
             try pool.addManagers(["c"], groups: ["sales"])
             let workers = try pool.startWorkers(3)
@@ -91,7 +101,7 @@ extension DistributionMethodTests {
             try pool.push(pool.leads("sync-", 1...30))
             #expect(try pool.waitUntil { try pool.drained() && pool.sortedSetSize(pool.keys.waiting) == 15 })
 
-            // The CRM says manager a has only 2 open deals: 3 places free up.
+            // The CRM reports only 2 open deals for manager a, so 3 places free up.
             let synced = try pool.cli(["manager", "set", "a", "--open-deals", "2"])
             #expect(synced.status == 0, "\(synced.stderr)")
             #expect(try pool.waitUntil(timeout: 3) { try pool.count(of: ids, status: "assigned") == 18 })

@@ -9,11 +9,13 @@ extension DistributionMethodTests {
             {
               "placeholders": ["Select"],
               "routes": [
+                { "match": { "specialization": ["Finance Management"], "source": ["Reference"] }, "group": "vip" },
                 { "match": { "specialization": ["Finance Management", "Banking, Investment And Insurance"] }, "group": "finance" },
                 { "match": { "specialization": ["Legal"] }, "group": "legal" },
                 { "group": "general" }
               ],
               "groups": {
+                "vip": { "method": "round_robin", "fallback": "finance" },
                 "finance": { "method": "round_robin", "fallback": "general" },
                 "legal":   { "method": "round_robin", "fallback": "overflow" },
                 "general": { "method": "round_robin", "fallback": "overflow" },
@@ -22,8 +24,6 @@ extension DistributionMethodTests {
             }
             """
 
-        static let groupOf = ["f1": "finance", "f2": "finance", "l1": "legal", "g1": "general", "g2": "general", "o1": "overflow"]
-
         func makePool(_ label: String) throws -> TestPool {
             let pool = try TestPool(label)
             try pool.setConfig(Self.config)
@@ -31,6 +31,7 @@ extension DistributionMethodTests {
             try pool.addManagers(["l1"], groups: ["legal"])
             try pool.addManagers(["g1", "g2"], groups: ["general"])
             try pool.addManagers(["o1"], groups: ["overflow"])
+            try pool.addManagers(["v1"], groups: ["vip"])
             return pool
         }
 
@@ -44,13 +45,18 @@ extension DistributionMethodTests {
             let banking = pool.leads("bank-", 1...10, fields: ["specialization": "Banking, Investment And Insurance"])
             let legal = pool.leads("legal-", 1...10, fields: ["specialization": "Legal"])
             let other = pool.leads("other-", 1...10, fields: ["specialization": "Marketing"])
-            try pool.push(finance + banking + legal + other)
-            #expect(try pool.waitUntil { try pool.assignmentsByManager().values.reduce(0, +) == 50 })
+            // A route with two conditions needs both: only finance leads from references are vip.
+            let vip = pool.leads("vip-", 1...3, fields: ["specialization": "Finance Management", "source": "Reference"])
+            let legalReference = pool.leads("legal-ref-", 1...2, fields: ["specialization": "Legal", "source": "Reference"])
+            try pool.push(finance + banking + legal + other + vip + legalReference)
+            #expect(try pool.waitUntil { try pool.assignmentsByManager().values.reduce(0, +) == 55 })
 
             let financeIDs = (1...20).map { "fin-\($0)" } + (1...10).map { "bank-\($0)" }
             #expect(try pool.assignedCounts(of: financeIDs) == ["f1": 15, "f2": 15])
             #expect(try pool.assignedCounts(of: (1...10).map { "legal-\($0)" }) == ["l1": 10])
             #expect(try pool.assignedCounts(of: (1...10).map { "other-\($0)" }) == ["g1": 5, "g2": 5])
+            #expect(try pool.assignedCounts(of: (1...3).map { "vip-\($0)" }) == ["v1": 3])
+            #expect(try pool.assignedCounts(of: (1...2).map { "legal-ref-\($0)" }) == ["l1": 2])
 
             let record = try pool.lead("fin-1")
             #expect(record["group"] == "finance")

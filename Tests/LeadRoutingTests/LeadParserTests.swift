@@ -164,7 +164,7 @@ struct LeadParserTests {
         #expect(lead.createdAtMillis == nil)
     }
 
-    @Test("created_at up to a day ahead accepted")
+    @Test("created_at slightly ahead accepted")
     func createdAtSlightlyAhead() throws {
         let lead = try #require(accepted(parse(#"{"created_at":\#(now + 60_000)}"#)))
         #expect(lead.createdAtMillis == now + 60_000)
@@ -262,7 +262,7 @@ struct LeadParserTests {
 
     @Test("unbalanced deep nesting rejected")
     func hostileNesting() throws {
-        let rejected = try #require(rejection(parse(String(repeating: "[", count: 100_000))))
+        let rejected = try #require(rejection(parse(String(repeating: "[", count: 10_000))))
         #expect(rejected.reason.hasPrefix("lead JSON is nested deeper than"))
     }
 

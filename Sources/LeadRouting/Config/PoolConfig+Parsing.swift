@@ -222,16 +222,29 @@ extension PoolConfig {
         guard case .number(let number) = value, number == number.rounded(), number >= Double(range.lowerBound),
             number <= Double(range.upperBound)
         else {
-            throw ConfigError(path: path, message: "must be a whole number from \(range.lowerBound) to \(range.upperBound), got \(value.scalarText ?? value.typeName)")
+            throw ConfigError(path: path, message: "must be a whole number from \(range.lowerBound) to \(range.upperBound), got \(Self.describe(value))")
         }
         return Int(number)
     }
 
     private static func number(_ value: JSONValue, path: String, range: ClosedRange<Double>) throws(ConfigError) -> Double {
         guard case .number(let number) = value, range.contains(number) else {
-            throw ConfigError(path: path, message: "must be a number from \(range.lowerBound) to \(range.upperBound), got \(value.scalarText ?? value.typeName)")
+            throw ConfigError(path: path, message: "must be a number from \(range.lowerBound) to \(range.upperBound), got \(Self.describe(value))")
         }
         return number
+    }
+
+    /// A value for an error message: numbers as written, anything else by its type, so that
+    /// "10" in quotes reads as "a string \"10\"" and not as a valid 10.
+    private static func describe(_ value: JSONValue) -> String {
+        switch value {
+        case .number:
+            return value.scalarText ?? "a number"
+        case .string(let text):
+            return "a string \(Identifiers.quoted(text)); write numbers without quotes"
+        default:
+            return value.typeName
+        }
     }
 
     private static func stringArray(_ value: JSONValue, path: String) throws(ConfigError) -> [String] {

@@ -35,7 +35,7 @@ extension PoolConfig {
     /// The field's value when it is filled in; nil when missing, empty or a placeholder.
     func qualifiedValue(_ lead: Lead, _ field: String) -> String? {
         guard let text = lead.fields[field]?.scalarText else { return nil }
-        let trimmed = text.trimmingCharacters(in: .whitespaces)
+        let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
         guard !trimmed.isEmpty, !self.placeholders.contains(trimmed) else { return nil }
         return text
     }
@@ -47,7 +47,7 @@ extension PoolConfig {
                 notes.append("\(field) is missing")
                 continue
             }
-            let trimmed = text.trimmingCharacters(in: .whitespaces)
+            let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
             if trimmed.isEmpty {
                 notes.append("\(field) is empty")
             } else if self.placeholders.contains(trimmed) {

@@ -44,7 +44,9 @@ public enum JSONValue: Sendable, Equatable, Decodable {
         case .string(let text):
             return text
         case .number(let value):
-            if value == value.rounded(), abs(value) < 1e15 {
+            // Whole numbers print without an exponent up to 2^63, so an account number such as
+            // 1234567890123456 matches the route value "1234567890123456".
+            if value == value.rounded(), abs(value) < 9.2e18 {
                 return String(Int64(value))
             }
             return String(value)

@@ -61,7 +61,7 @@ public struct LeadParser: Sendable {
         }
 
         var id: String?
-        if let idValue = fields["id"] {
+        if let idValue = fields["id"], idValue != .null {
             guard case .string(let text) = idValue else {
                 return .failure(LeadRejection(reason: "field id is \(idValue.typeName); it must be a string of 1-128 printable ASCII characters without spaces", leadID: nil))
             }

@@ -17,7 +17,8 @@ public enum Producer {
     }
 
     /// Splits a JSON document into leads: an array of objects, one object, or JSON lines.
-    public static func jsonInputs(_ data: Data) -> [Input] {
+    public static func jsonInputs(_ input: Data) -> [Input] {
+        let data = Self.withoutByteOrderMark(input)
         let trimmed = Self.trimmed(data)
         if trimmed.first == UInt8(ascii: "[") {
             if let array = try? JSONSerialization.jsonObject(with: Data(trimmed)) as? [Any] {
@@ -48,7 +49,8 @@ public enum Producer {
 
     /// Reads a CSV file with a header row; each row becomes a JSON object keyed by the header,
     /// with the `idColumn` value as `id`.
-    public static func csvInputs(_ data: Data, idColumn: String) throws -> [Input] {
+    public static func csvInputs(_ input: Data, idColumn: String) throws -> [Input] {
+        let data = Self.withoutByteOrderMark(input)
         guard let text = String(data: data, encoding: .utf8) else {
             throw PoolError("the CSV file is not valid UTF-8; export it as UTF-8")
         }
@@ -63,7 +65,9 @@ public enum Producer {
 
         var inputs: [Input] = []
         for (index, row) in rows.enumerated() where !(row.count == 1 && row[0].isEmpty) {
-            var pairs: [String] = ["\"id\":\(JSONText.quote(idIndex < row.count ? row[idIndex] : ""))"]
+            // An empty id cell leaves the lead without an id, so the worker generates one.
+            let id = idIndex < row.count ? row[idIndex] : ""
+            var pairs: [String] = id.isEmpty ? [] : ["\"id\":\(JSONText.quote(id))"]
             for (column, name) in header.enumerated() where column != idIndex && name != "id" {
                 pairs.append("\(JSONText.quote(name)):\(JSONText.quote(column < row.count ? row[column] : ""))")
             }
@@ -109,6 +113,15 @@ public enum Producer {
             sent += chunk.count
             progress(sent, inputs.count)
         }
+    }
+
+    /// Drops a UTF-8 byte order mark, which some Windows editors write at the start of a file.
+    private static func withoutByteOrderMark(_ data: Data) -> Data {
+        let mark: [UInt8] = [0xEF, 0xBB, 0xBF]
+        if data.starts(with: mark) {
+            return data.dropFirst(mark.count)
+        }
+        return data
     }
 
     private static func trimmed(_ data: Data) -> [UInt8] {

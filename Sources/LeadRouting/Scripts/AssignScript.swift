@@ -76,25 +76,46 @@ enum AssignScript {
                 fields[#fields + 1] = created
               end
               redis.call('HSET', P .. 'lead:' .. id, unpack(fields))
-              result(id, route(id, group, nil, { route = why }))
+              local cfg = GROUPS[group]
+              if cfg and cfg.method ~= 'manual' and cfg.method ~= 'claim'
+                  and (tonumber(redis.call('HGET', P .. 'waiting_groups', group)) or 0) > 0 then
+                -- Older leads of this group are waiting: this one queues behind them instead of
+                -- taking capacity that appeared a moment ago. The waiting pass routes them
+                -- oldest first.
+                local trace = { route = why, steps = { { group = group, method = cfg.method, outcome = 'queued behind older waiting leads of this group' } } }
+                enter_waiting(id, received, group)
+                redis.call('HSET', P .. 'lead:' .. id, 'status', 'waiting', 'group', group, 'manager', '', 'trace', cjson.encode(trace))
+                event('waiting', { 'lead', id, 'group', group })
+                result(id, 'waiting', group, group, '', 0)
+              else
+                result(id, route(id, group, nil, { route = why }))
+              end
             end
           end
 
         elseif OP == 'waiting' then
           local n = tonumber(ARGV[6])
+          -- Groups (with their `then` override) found full in this call: later leads of the same
+          -- group would find them full too, so they are not tried again until the next pass.
+          local full = {}
           for i = 0, n - 1 do
             local base = 7 + i * 3
             local id, why, group = ARGV[base], ARGV[base + 1], ARGV[base + 2]
-            if redis.call('ZSCORE', P .. 'waiting', id) then
+            local fell = redis.call('HGET', P .. 'lead:' .. id, 'fell_through')
+            local skip_key = group .. ':' .. tostring(fell == group)
+            if not full[skip_key] and redis.call('ZSCORE', P .. 'waiting', id) then
               local lead = P .. 'lead:' .. id
               -- A lead that fell through a manual or claim group keeps that group's `then`.
-              local fell = redis.call('HGET', lead, 'fell_through')
               local override = nil
               if fell and fell == group and GROUPS[group] and GROUPS[group]['then'] then
                 override = GROUPS[group]['then']
               end
               redis.call('HSET', lead, 'route', why)
-              result(id, route(id, group, override, { route = why, retry = 'routed again from waiting' }))
+              local outcome, who, decided, method, speed = route(id, group, override, { route = why, retry = 'routed again from waiting' })
+              if outcome == 'waiting' then
+                full[skip_key] = true
+              end
+              result(id, outcome, who, decided, method, speed)
             end
           end
 

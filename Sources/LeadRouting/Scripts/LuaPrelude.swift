@@ -118,9 +118,37 @@ enum LuaPrelude {
           return speed
         end
 
+        -- Takes a lead out of the waiting set and lowers the count of waiting leads of the group
+        -- it waited for (`waiting_groups`), which new leads check so they do not overtake it.
+        local function leave_waiting(id)
+          if redis.call('ZREM', P .. 'waiting', id) == 1 then
+            local key = redis.call('HGET', P .. 'lead:' .. id, 'waiting_key')
+            if key and redis.call('HINCRBY', P .. 'waiting_groups', key, -1) <= 0 then
+              redis.call('HDEL', P .. 'waiting_groups', key)
+            end
+          end
+        end
+
+        -- Puts a lead in the waiting set (oldest first by `received`) counted under `key`: the
+        -- group it waits for, or group:method for a lead that fell through to `then`.
+        local function enter_waiting(id, received, key)
+          local lead = P .. 'lead:' .. id
+          if redis.call('ZSCORE', P .. 'waiting', id) then
+            local previous = redis.call('HGET', lead, 'waiting_key')
+            if previous == key then
+              return false
+            end
+            leave_waiting(id)
+          end
+          redis.call('ZADD', P .. 'waiting', received, id)
+          redis.call('HINCRBY', P .. 'waiting_groups', key, 1)
+          redis.call('HSET', lead, 'waiting_key', key)
+          return true
+        end
+
         -- Removes a lead from every pending structure (waiting, manual, open, timers).
         local function unqueue(id)
-          redis.call('ZREM', P .. 'waiting', id)
+          leave_waiting(id)
           redis.call('ZREM', P .. 'manual', id)
           redis.call('ZREM', P .. 'open', id)
           redis.call('ZREM', P .. 'timers', id)

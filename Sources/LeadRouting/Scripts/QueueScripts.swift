@@ -86,9 +86,14 @@ enum QueueScripts {
                 while true do
                   local raw = redis.call('LPOP', inflight)
                   if not raw then break end
-                  local counter = P .. 'deliveries:' .. redis.sha1hex(raw)
-                  local count = redis.call('INCR', counter)
-                  redis.call('EXPIRE', counter, 86400)
+                  -- Only a dead worker's leads count as a failed delivery: a clean stop hands
+                  -- its leads back without blaming them.
+                  local count = 0
+                  if not release then
+                    local counter = P .. 'deliveries:' .. redis.sha1hex(raw)
+                    count = redis.call('INCR', counter)
+                    redis.call('EXPIRE', counter, 86400)
+                  end
                   if not release and count >= max_deliveries then
                     local entry = cjson.encode({ reason = 'poison lead: its worker stopped without finishing it ' .. int(count) .. ' times; check the worker logs for a crash while handling it', at = int(now_ms()), worker = w, raw = raw })
                     redis.call('LPUSH', P .. 'dead', entry)

@@ -191,6 +191,14 @@ enum RoutingLua {
           return eligible[best]
         end
 
+        -- The `waiting_groups` field a waiting lead is counted under.
+        local function waiting_key(group, override)
+          if override then
+            return group .. ':' .. override
+          end
+          return group
+        end
+
         local SELECTORS = {
           round_robin = pick_round_robin,
           least_loaded = pick_least_loaded,
@@ -222,7 +230,7 @@ enum RoutingLua {
             if method == 'manual' or method == 'claim' then
               local status = method == 'manual' and 'manual' or 'open'
               local timeout = method == 'manual' and cfg.manual_timeout_s or cfg.claim_timeout_s
-              redis.call('ZREM', P .. 'waiting', id)
+              leave_waiting(id)
               redis.call('ZADD', P .. status, NOW, id)
               if timeout then
                 redis.call('ZADD', P .. 'timers', NOW + timeout * 1000, id)
@@ -239,7 +247,7 @@ enum RoutingLua {
             local m = select(g, cfg, seen)
             if m then
               steps[#steps + 1] = { group = g, method = method, candidates = seen, outcome = 'assigned to ' .. m }
-              redis.call('ZREM', P .. 'waiting', id)
+              leave_waiting(id)
               redis.call('HSET', lead, 'trace', cjson.encode(trace))
               local speed = commit_assignment(id, m, g, method, NOW, 'assigned', nil)
               return 'assigned', m, g, method, speed
@@ -251,7 +259,7 @@ enum RoutingLua {
           -- Nobody can take it: it waits, oldest first by when it was received.
           local previous = redis.call('HGET', lead, 'status')
           local received = tonumber(redis.call('HGET', lead, 'received_at')) or NOW
-          redis.call('ZADD', P .. 'waiting', 'NX', received, id)
+          enter_waiting(id, received, waiting_key(start, override))
           redis.call('HSET', lead, 'status', 'waiting', 'group', start, 'manager', '', 'trace', cjson.encode(trace))
           if previous ~= 'waiting' then
             event('waiting', { 'lead', id, 'group', start })

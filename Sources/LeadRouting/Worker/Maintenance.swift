@@ -10,17 +10,17 @@ final class Maintenance: @unchecked Sendable {
     let worker: Worker
     private var connection: RedisConnection?
     private var lastBeat = Date.distantPast
-    private var lastConfigCheck = Date.distantPast
     private var lastRecovery = Date.distantPast
     private var lastWaitingPass = Date.distantPast
     private var lastWake: Int64 = -1
 
     static let tick = 0.1
-    static let configInterval = 0.25
     static let recoveryInterval = 2.0
     /// A waiting pass runs when `lr:{P}:wake` changes, and at least this often as a safety net.
     static let waitingInterval = 5.0
     static let waitingBatch = 200
+    /// Waiting leads looked at per pass at most; a larger backlog continues in the next pass.
+    static let waitingPassLimit = 10_000
     static let timerBatch = 200
 
     init(worker: Worker, connection: RedisConnection) {
@@ -68,10 +68,9 @@ final class Maintenance: @unchecked Sendable {
         if now.timeIntervalSince(self.lastBeat) >= 1.0 {
             try self.beat()
         }
-        if now.timeIntervalSince(self.lastConfigCheck) >= Self.configInterval {
-            try self.reloadConfigIfChanged()
-            self.lastConfigCheck = now
-        }
+        // Every tick, before the waiting pass: a config change bumps `wake` too, and the pass
+        // it triggers must route by the new config.
+        try self.reloadConfigIfChanged()
         if now.timeIntervalSince(self.lastRecovery) >= Self.recoveryInterval {
             try self.recover(releasing: "")
             self.lastRecovery = now
@@ -101,6 +100,7 @@ final class Maintenance: @unchecked Sendable {
         do {
             let loaded = try LoadedConfig.load(from: connection, keys: self.worker.keys)
             self.worker.configs.replace(loaded)
+            self.lastWake = -1
             self.worker.logger.info("config applied", [(Logger.Key.worker, self.worker.id), ("version", String(loaded.version))])
         } catch let error as ConfigError {
             // Only a document written around `config set` can fail here; keep the last good one.
@@ -146,11 +146,26 @@ final class Maintenance: @unchecked Sendable {
         let wake = try connection.command(["GET", keys.wake]).integer ?? 0
         guard wake != self.lastWake || now.timeIntervalSince(self.lastWaitingPass) >= Self.waitingInterval else { return }
 
-        let ids = (try connection.command(["ZRANGE", keys.waiting, "0", String(Self.waitingBatch - 1)]).elements ?? []).compactMap(\.text)
         self.lastWake = wake
         self.lastWaitingPass = now
-        guard !ids.isEmpty else { return }
 
+        // Page through the waiting set oldest first. Leads that stay waiting keep their place, so
+        // the next page starts after them; assigned ones have left the set.
+        var offset = 0
+        while offset < Self.waitingPassLimit, !self.worker.isStopping {
+            let ids = (try connection.command(["ZRANGE", keys.waiting, String(offset), String(offset + Self.waitingBatch - 1)]).elements ?? []).compactMap(\.text)
+            guard !ids.isEmpty else { return }
+            let stillWaiting = try self.routeWaiting(ids, connection: connection, now: now)
+            offset += stillWaiting
+            if ids.count < Self.waitingBatch {
+                return
+            }
+        }
+    }
+
+    /// Routes one page of waiting leads; returns how many of them are still waiting.
+    private func routeWaiting(_ ids: [String], connection: RedisConnection, now: Date) throws -> Int {
+        let keys = self.worker.keys
         let loaded = self.worker.configs.current
         let payloads = try connection.pipeline(ids.map { [Array("HGET".utf8), Array(keys.lead($0).utf8), Array("payload".utf8)] })
         var arguments: [[UInt8]] = []
@@ -170,13 +185,18 @@ final class Maintenance: @unchecked Sendable {
         }
         let header = [keys.prefix, "waiting", loaded.groupsJSON, String(loaded.config.eventsMaxLength), "", String(ids.count)]
         let reply = try connection.evaluate(AssignScript.script, keys: [Array(keys.incoming.utf8)], arguments: header.map { Array($0.utf8) } + arguments)
-        let assigned = AssignOutcome.parse(reply).filter { $0.result == "assigned" }
+        let outcomes = AssignOutcome.parse(reply)
+        let assigned = outcomes.filter { $0.result == "assigned" }
         for outcome in assigned {
             self.worker.metrics.recordAssigned(group: outcome.group, method: outcome.method, manager: outcome.target, speedMillis: outcome.speedMillis)
         }
         if !assigned.isEmpty {
             self.worker.count { $0.assigned += assigned.count }
         }
+        // Leads skipped because their group was full return no outcome and are still waiting;
+        // leads that went to manual or open have left the set.
+        let left = outcomes.filter { $0.result != "waiting" }.count
+        return ids.count - left
     }
 
     /// On a clean stop, after every lead loop has finished: gives back whatever this worker

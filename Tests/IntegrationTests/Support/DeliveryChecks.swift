@@ -119,7 +119,7 @@ extension TestPool {
         return summaries
     }
 
-    /// The managers named by the `assigned` events of each lead id, in stream order.
+    /// Reads the managers named by the `assigned` events of each lead id, in stream order.
     func assignedEvents() throws -> [String: [String]] {
         var managers: [String: [String]] = [:]
         for event in try self.events() where event["type"] == "assigned" {
@@ -146,14 +146,14 @@ extension TestPool {
         }
     }
 
-    /// The entries of `lr:{P}:dead`, oldest first, decoded from JSON.
+    /// Reads the entries of `lr:{P}:dead`, oldest first, decoded from JSON.
     func deadLetters() throws -> [[String: Any]] {
         let reply = try self.redis.command(["LRANGE", self.keys.dead, "0", "-1"])
         let entries = (reply.elements ?? []).compactMap(\.bytes).reversed()
         return entries.compactMap { try? JSONSerialization.jsonObject(with: Data($0)) as? [String: Any] }
     }
 
-    /// The manager's `open` counter.
+    /// Reads the manager's `open` counter.
     func openCount(_ manager: String) throws -> Int {
         Int(try self.redis.command(["HGET", self.keys.manager(manager), "open"]).integer ?? 0)
     }
@@ -163,8 +163,8 @@ extension TestPool {
         (try self.redis.command(["HKEYS", self.keys.workers]).elements ?? []).compactMap(\.text)
     }
 
-    /// The worker id (`NAME-PID-SUFFIX`) that a worker process registered, or nil if it did not
-    /// register within `timeout` seconds.
+    /// Waits for a worker process to register and returns its worker id (`NAME-PID-SUFFIX`), or
+    /// nil if it did not register within `timeout` seconds.
     func workerID(of worker: WorkerProcess, timeout: Double = 10) throws -> String? {
         var found: String?
         _ = try self.waitUntil(timeout: timeout) {
@@ -178,21 +178,32 @@ extension TestPool {
         Int(try self.redis.command(["LLEN", self.keys.processing(id)]).integer ?? 0)
     }
 
-    /// Stops `worker` with SIGSTOP at a moment when its in-flight list holds leads, and returns
-    /// how many it holds. A commit sent just before the stop still runs in Redis, so the length
-    /// is read again after a short wait. Returns 0, with the worker running, if no attempt caught
-    /// it holding leads (`between` runs before each attempt, to push more).
-    func pauseHoldingLeads(_ worker: WorkerProcess, id: String, attempts: Int = 200, between: () throws -> Void = {}) throws -> Int {
+    /// Stops `worker` with SIGSTOP at a moment when its in-flight list contains leads, and
+    /// returns how many. The `others` are paused meanwhile (well under the 5 s heartbeat), so the
+    /// backlog that `refill` pushes stays for `worker` to take. A commit sent just before the stop
+    /// still runs in Redis, so the length is read again after a short wait. Returns 0, with every
+    /// worker running, when no attempt caught `worker` with leads in flight.
+    /// Before each pause it waits up to 1 s for at least `minimum` leads in flight. A `minimum`
+    /// above 1 skips the single lead that a blocking pop takes before the worker takes batches.
+    func pauseHoldingLeads(_ worker: WorkerProcess, id: String, others: [WorkerProcess], minimum: Int = 1, attempts: Int = 20, refill: () throws -> Void) throws -> Int {
         for _ in 0..<attempts {
-            try between()
+            others.forEach { $0.signal(SIGSTOP) }
+            try refill()
+            // Polls every 2 ms: one worker alone clears a backlog of a few hundred leads in tens
+            // of milliseconds.
+            let deadline = Date().addingTimeInterval(1)
+            while try self.inFlightLength(ofWorker: id) < minimum, Date() < deadline {
+                Thread.sleep(forTimeInterval: 0.002)
+            }
             worker.signal(SIGSTOP)
             Thread.sleep(forTimeInterval: 0.1)
             let held = try self.inFlightLength(ofWorker: id)
+            others.forEach { $0.signal(SIGCONT) }
             if held > 0 {
                 return held
             }
             worker.signal(SIGCONT)
-            Thread.sleep(forTimeInterval: 0.01)
+            Thread.sleep(forTimeInterval: 0.05)
         }
         return 0
     }
@@ -228,7 +239,7 @@ struct CLIResult {
 
 /// Runs the CLI against the test server like `LeadrouterBinary.run`, but kills it after
 /// `timeout` seconds, so a command that wrongly starts a worker cannot hang the test run.
-/// `arguments` come after `--redis`; no `--pool` is added.
+/// `arguments` follow `--redis`, and no `--pool` is added.
 func runLeadrouter(_ arguments: [String], environment: [String: String] = [:], timeout: Double = 20) throws -> CLIResult {
     let directory = FileManager.default.temporaryDirectory
     let token = String(UInt32.random(in: 0...UInt32.max), radix: 36)

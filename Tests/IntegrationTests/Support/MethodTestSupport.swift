@@ -5,8 +5,8 @@ import Synchronization
 import Testing
 
 /// Parent of the distribution-method suites. `.serialized` applies to every nested suite, so
-/// these tests run one at a time: each starts several worker processes, and running them side by
-/// side would make them compete for CPU.
+/// these tests run one at a time, because each starts several worker processes and tests side by
+/// side would compete for CPU.
 @Suite("Distribution methods", .serialized)
 struct DistributionMethodTests {}
 
@@ -30,7 +30,7 @@ extension TestPool {
         return String(decoding: data, as: UTF8.self)
     }
 
-    /// The `status` and `manager` fields of each lead, by lead id ("" for a missing field).
+    /// Reads the `status` and `manager` fields of each lead, by lead id ("" for a missing field).
     func statusAndManager(of ids: [String]) throws -> [String: (status: String, manager: String)] {
         var result: [String: (status: String, manager: String)] = [:]
         var start = 0
@@ -48,7 +48,7 @@ extension TestPool {
         return result
     }
 
-    /// Counts per manager of the given leads that are assigned.
+    /// Counts the given leads that are assigned, per manager.
     func assignedCounts(of ids: [String]) throws -> [String: Int] {
         var counts: [String: Int] = [:]
         for (_, record) in try self.statusAndManager(of: ids) where record.status == "assigned" {
@@ -57,12 +57,12 @@ extension TestPool {
         return counts
     }
 
-    /// How many of the given leads have `status`.
+    /// Counts the given leads whose status is `status`.
     func count(of ids: [String], status: String) throws -> Int {
         try self.statusAndManager(of: ids).values.filter { $0.status == status }.count
     }
 
-    /// The `open` counter of each manager hash.
+    /// Reads the `open` counter of each manager.
     func openCounts(_ managers: [String]) throws -> [String: Int] {
         let replies = try self.redis.pipeline(managers.map { ["HGET", self.keys.manager($0), "open"].map { Array($0.utf8) } })
         var counts: [String: Int] = [:]
@@ -72,20 +72,13 @@ extension TestPool {
         return counts
     }
 
-    /// Length of the dead-letter list.
+    /// Returns the length of the dead-letter list.
     func dead() throws -> Int {
         Int(try self.redis.command(["LLEN", self.keys.dead]).integer ?? -1)
     }
 
     func sortedSetSize(_ key: String) throws -> Int {
         Int(try self.redis.command(["ZCARD", key]).integer ?? -1)
-    }
-
-    /// Stores `json` as the pool config and waits until every worker has applied it: workers
-    /// check the config version every 250 ms, so one second is enough.
-    func replaceConfigWhileRunning(_ json: String) throws {
-        try self.setConfig(json)
-        Thread.sleep(forTimeInterval: 1.0)
     }
 }
 
@@ -97,6 +90,16 @@ func stopWorkers(_ workers: [WorkerProcess]) -> [Int32?] {
         worker.signal(SIGTERM)
     }
     return workers.map { $0.stop() }
+}
+
+extension WorkerProcess {
+    /// The `assigned` count from the worker's "worker stopped" log line; nil before a clean stop.
+    var assignedAtStop: Int? {
+        guard let line = self.log().split(separator: "\n").last(where: { $0.contains("worker stopped") }),
+            let field = line.split(separator: " ").first(where: { $0.hasPrefix("assigned=") })
+        else { return nil }
+        return Int(field.dropFirst("assigned=".count))
+    }
 }
 
 /// Writes `text` to a new temporary file and returns its path.

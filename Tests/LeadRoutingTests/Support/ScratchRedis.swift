@@ -16,12 +16,15 @@ final class ScratchRedis {
     }
 
     let connection: RedisConnection
+    /// `t-unit-<random>`, usable as a pool name: `PoolKeys(pool: pool).prefix == prefix`.
+    let pool: String
     let prefix: String
 
     init(url: RedisURL? = nil) throws {
         self.connection = try RedisConnection(url: try url ?? Self.url)
         let suffix = String(UInt64.random(in: 0...UInt64.max), radix: 36)
-        self.prefix = "lr:{t-unit-\(suffix)}:"
+        self.pool = "t-unit-\(suffix)"
+        self.prefix = "lr:{\(self.pool)}:"
     }
 
     func key(_ name: String) -> String {
