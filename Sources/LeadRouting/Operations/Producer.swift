@@ -5,8 +5,10 @@ import RedisClient
 ///
 /// Leads are pushed as the producer wrote them, even invalid ones, so that every lead goes through
 /// the one validation path in the worker and an invalid one lands in the dead-letter list with its
-/// reason. The only change is `created_at`: a valid object without one gets the push time, so
-/// speed-to-lead counts the time the lead waits in the queue.
+/// reason. The only change is `created_at`: a valid object with an `id` and without `created_at`
+/// gets the push time, so speed-to-lead counts the time the lead waits in the queue. Leads
+/// without an id are left byte for byte as given, because the worker derives their id from the
+/// bytes and a retried push must map to the same id.
 public enum Producer {
     public struct Input {
         public var raw: [UInt8]
@@ -76,11 +78,12 @@ public enum Producer {
         return inputs
     }
 
-    /// Adds `"created_at": nowMillis` to a valid object that has no `created_at`.
+    /// Adds `"created_at": nowMillis` to a valid object that has an `id` but no `created_at`.
     public static func stamped(_ input: Input, nowMillis: Int64) -> [UInt8] {
         guard input.problem == nil,
             let object = try? JSONSerialization.jsonObject(with: Data(input.raw)) as? [String: Any],
             object["created_at"] == nil,
+            object["id"] is String,
             let brace = input.raw.firstIndex(of: UInt8(ascii: "{"))
         else {
             return input.raw

@@ -4,13 +4,17 @@ import RedisClient
 enum QueueScripts {
     /// Takes up to ARGV[2] leads from the incoming list into the worker's in-flight list.
     ///
-    /// KEYS[1] = lr:{P}:incoming, KEYS[2] = the worker's in-flight list.
+    /// KEYS[1] = lr:{P}:incoming, KEYS[2] = the worker's in-flight list, KEYS[3] = lr:{P}:workers;
+    /// ARGV[3] = worker id, ARGV[4] = its description.
     /// Atomic so that a lead is always in exactly one of the two lists. Producers LPUSH, so RPOP
-    /// takes the oldest first. Returns Redis time in ms followed by the leads.
+    /// takes the oldest first. The worker is registered in the same step, so recovery can always
+    /// find the in-flight list, even right after a pause in which recovery dropped the worker.
+    /// Returns Redis time in ms followed by the leads.
     static let take = RedisScript(
         name: "take",
         source: #"""
             #!lua
+            redis.call('HSET', KEYS[3], ARGV[3], ARGV[4])
             local t = redis.call('TIME')
             local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
             local leads = redis.call('RPOP', KEYS[1], tonumber(ARGV[2]))
@@ -78,6 +82,8 @@ enum QueueScripts {
             EVENTS_MAXLEN = ARGV[3]
             local max_deliveries = tonumber(ARGV[2])
             local requeued, dead = 0, 0
+            -- Identical copies (a producer's retried push) count as one delivery per pass.
+            local counted = {}
             local workers = redis.call('HKEYS', P .. 'workers')
             for _, w in ipairs(workers) do
               local release = w == ARGV[4]
@@ -90,9 +96,15 @@ enum QueueScripts {
                   -- its leads back without blaming them.
                   local count = 0
                   if not release then
-                    local counter = P .. 'deliveries:' .. redis.sha1hex(raw)
-                    count = redis.call('INCR', counter)
-                    redis.call('EXPIRE', counter, 86400)
+                    local digest = redis.sha1hex(raw)
+                    local counter = P .. 'deliveries:' .. digest
+                    if counted[digest] then
+                      count = counted[digest]
+                    else
+                      count = redis.call('INCR', counter)
+                      redis.call('EXPIRE', counter, 86400)
+                      counted[digest] = count
+                    end
                   end
                   if not release and count >= max_deliveries then
                     local entry = cjson.encode({ reason = 'poison lead: its worker stopped without finishing it ' .. int(count) .. ' times; check the worker logs for a crash while handling it', at = int(now_ms()), worker = w, raw = raw })

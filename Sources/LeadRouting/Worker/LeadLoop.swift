@@ -85,8 +85,8 @@ struct LeadLoop {
         let keys = self.worker.keys
         let reply = try redis.evaluate(
             QueueScripts.take,
-            keys: [keys.incoming, self.worker.inFlightKey],
-            arguments: [keys.prefix, String(self.worker.options.batchSize)]
+            keys: [keys.incoming, self.worker.inFlightKey, keys.workers],
+            arguments: [keys.prefix, String(self.worker.options.batchSize), self.worker.id, self.worker.descriptionJSON]
         )
         let elements = reply.elements ?? []
         let takenAt = elements.first?.integer ?? 0

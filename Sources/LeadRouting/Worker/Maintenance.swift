@@ -83,11 +83,10 @@ final class Maintenance: @unchecked Sendable {
     func beat() throws {
         let connection = try self.open()
         let keys = self.worker.keys
-        let description = "{\"name\":\"\(self.worker.options.name)\",\"pid\":\(getpid()),\"concurrency\":\(self.worker.options.concurrency)}"
         try connection.evaluate(
             QueueScripts.heartbeat,
             keys: [keys.workers, keys.heartbeat(self.worker.id)],
-            arguments: [self.worker.id, description, String(self.worker.options.heartbeatMillis)]
+            arguments: [self.worker.id, self.worker.descriptionJSON, String(self.worker.options.heartbeatMillis)]
         )
         self.lastBeat = Date()
     }

@@ -58,6 +58,11 @@ public final class Worker: Sendable {
         self.configs = ConfigStore(.implicit)
     }
 
+    /// The registry entry of this worker in `lr:{P}:workers`.
+    var descriptionJSON: String {
+        "{\"name\":\"\(self.options.name)\",\"pid\":\(getpid()),\"concurrency\":\(self.options.concurrency)}"
+    }
+
     public var inFlightKey: String {
         self.keys.processing(self.id)
     }
