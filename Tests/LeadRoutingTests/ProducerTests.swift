@@ -354,19 +354,21 @@ struct ProducerTests {
         #expect(Producer.stamped(input, nowMillis: now) == raw)
     }
 
-    @Test("stamp handles empty object")
-    func stampEmptyObject() throws {
-        let input = Producer.Input(raw: Array("{}".utf8), origin: "line 1", problem: nil)
-        let stamped = Producer.stamped(input, nowMillis: now)
-        #expect(stamped == Array(#"{"created_at":\#(now)}"#.utf8))
-        #expect(object(stamped)?.count == 1)
+    @Test("stamp leaves lead without id")
+    func stampWithoutID() throws {
+        // The worker derives a missing id from the bytes, so they must not change.
+        for raw in ["{}", #"{"name":"Ann","phone":"+1-555-0100"}"#] {
+            let input = Producer.Input(raw: Array(raw.utf8), origin: "line 1", problem: nil)
+            #expect(Producer.stamped(input, nowMillis: now) == Array(raw.utf8), "\(raw)")
+        }
     }
 
-    @Test("stamp handles padded empty object")
-    func stampPaddedEmptyObject() throws {
-        let input = Producer.Input(raw: Array("  { \n }".utf8), origin: "document", problem: nil)
+    @Test("stamp handles padded object")
+    func stampPaddedObject() throws {
+        let input = Producer.Input(raw: Array("  { \"id\": \"L1\" \n }".utf8), origin: "document", problem: nil)
         let stamped = Producer.stamped(input, nowMillis: now)
         #expect((object(stamped)?["created_at"] as? NSNumber)?.int64Value == now)
+        #expect(object(stamped)?["id"] as? String == "L1")
     }
 
     @Test("stamp leaves invalid input")

@@ -88,8 +88,8 @@ public enum Producer {
         else {
             return input.raw
         }
-        let separator = object.isEmpty ? "" : ","
-        let insert = Array("\"created_at\":\(nowMillis)\(separator)".utf8)
+        // The object has an id, so a comma always follows the inserted field.
+        let insert = Array("\"created_at\":\(nowMillis),".utf8)
         var raw = input.raw
         raw.insert(contentsOf: insert, at: brace + 1)
         return raw
