@@ -138,6 +138,7 @@ enum AssignScript {
           end
         end
 
+        flush_weights()
         return results
         """#
 }

@@ -14,11 +14,62 @@ enum RoutingLua {
           return P .. 'group:' .. g
         end
 
+        -- Per-call caches. A script runs alone, so within one call nothing but this script
+        -- changes the group members, manager fields and weights it reads; a batch of leads then
+        -- reads each of them once. Counters this script changes are updated in the cache too
+        -- (`note_assigned`), and weights are written back by `flush_weights` before it returns.
+        local MEMBERS = {}
+        local ROWS = {}
+        local WEIGHTS = {}
+        local RATINGS = {}
+        local SHARES = {}
+
+        local function cached_fields(id, extra)
+          local variant = extra and table.concat(extra, ',') or ''
+          local rows = ROWS[id]
+          if not rows then
+            rows = {}
+            ROWS[id] = rows
+          end
+          local row = rows[variant]
+          if not row then
+            row = manager_fields(id, extra)
+            rows[variant] = row
+          end
+          return row
+        end
+
+        -- Keeps cached open counts true after manager `m` got a lead.
+        local function note_assigned(m)
+          for _, row in pairs(ROWS[m] or {}) do
+            if row[1] then
+              row[2] = tostring((tonumber(row[2]) or 0) + 1)
+            end
+          end
+        end
+
+        local function flush_weights()
+          for g, weights in pairs(WEIGHTS) do
+            local flat = {}
+            for id, w in pairs(weights) do
+              flat[#flat + 1] = id
+              flat[#flat + 1] = string.format('%.17g', w)
+            end
+            if #flat > 0 then
+              redis.call('HSET', P .. 'swrr:' .. g, unpack(flat))
+            end
+          end
+        end
+
         -- The group's managers in turn order, starting after the one who got the last lead.
         -- Turn positions are the managers' join numbers, so adding or removing a manager never
         -- shifts anyone else's place in the order.
         local function in_turn_order(g)
-          local flat = redis.call('ZRANGE', members_key(g), 0, -1, 'WITHSCORES')
+          local flat = MEMBERS[g]
+          if not flat then
+            flat = redis.call('ZRANGE', members_key(g), 0, -1, 'WITHSCORES')
+            MEMBERS[g] = flat
+          end
           local n = #flat / 2
           local last = tonumber(redis.call('HGET', P .. 'turn', g)) or 0
           local start = 1
@@ -40,7 +91,7 @@ enum RoutingLua {
         local function pick_round_robin(g, cfg, seen)
           local ids, turns = in_turn_order(g)
           for i = 1, #ids do
-            local open, why = eligibility(manager_fields(ids[i]), cfg)
+            local open, why = eligibility(cached_fields(ids[i]), cfg)
             if open then
               seen[#seen + 1] = { ids[i], 'chosen: next in turn' }
               if i < #ids then
@@ -61,7 +112,7 @@ enum RoutingLua {
           local best, best_open = nil, nil
           local eligible = 0
           for i = 1, #ids do
-            local open, why = eligibility(manager_fields(ids[i]), cfg)
+            local open, why = eligibility(cached_fields(ids[i]), cfg)
             if open then
               eligible = eligible + 1
               if not best or open < best_open then
@@ -137,18 +188,20 @@ enum RoutingLua {
           local ids = in_turn_order(g)
           local rows, maxima = {}, {}
           for i = 1, #ids do
-            local f = manager_fields(ids[i], extra)
-            rows[i] = f
-            for j = 1, #metrics do
-              local v = tonumber(f[4 + j])
-              if v and v > (maxima[j] or 0) then maxima[j] = v end
-            end
+            rows[i] = cached_fields(ids[i], extra)
           end
 
-          local eligible, ratings = {}, {}
-          for i = 1, #ids do
-            local open, why = eligibility(rows[i], cfg)
-            if open then
+          -- Metrics do not change within a call, so ratings are computed once per group.
+          local rated = RATINGS[g]
+          if not rated then
+            rated = {}
+            for i = 1, #ids do
+              for j = 1, #metrics do
+                local v = tonumber(rows[i][4 + j])
+                if v and v > (maxima[j] or 0) then maxima[j] = v end
+              end
+            end
+            for i = 1, #ids do
               local rating = 0
               for j = 1, #metrics do
                 local v = tonumber(rows[i][4 + j])
@@ -156,8 +209,17 @@ enum RoutingLua {
                   rating = rating + (cfg.rating[metrics[j]] or 0) * v / maxima[j]
                 end
               end
+              rated[ids[i]] = rating
+            end
+            RATINGS[g] = rated
+          end
+
+          local eligible, ratings = {}, {}
+          for i = 1, #ids do
+            local open, why = eligibility(rows[i], cfg)
+            if open then
               eligible[#eligible + 1] = ids[i]
-              ratings[#ratings + 1] = rating
+              ratings[#ratings + 1] = rated[ids[i]] or 0
             else
               seen[#seen + 1] = { ids[i], why }
             end
@@ -166,24 +228,32 @@ enum RoutingLua {
             return nil
           end
 
-          local shares = weighted_shares(ratings, cfg.min_share)
-          local key = P .. 'swrr:' .. g
-          local current = redis.call('HMGET', key, unpack(eligible))
+          -- Shares depend only on who is eligible; most leads of a batch see the same set.
+          local signature = table.concat(eligible, ',')
+          SHARES[g] = SHARES[g] or {}
+          local shares = SHARES[g][signature]
+          if not shares then
+            shares = weighted_shares(ratings, cfg.min_share)
+            SHARES[g][signature] = shares
+          end
+          local weights = WEIGHTS[g]
+          if not weights then
+            weights = {}
+            local stored = redis.call('HGETALL', P .. 'swrr:' .. g)
+            for i = 1, #stored, 2 do
+              weights[stored[i]] = tonumber(stored[i + 1]) or 0
+            end
+            WEIGHTS[g] = weights
+          end
           local best, best_weight = nil, nil
           for i = 1, #eligible do
-            local w = (tonumber(current[i]) or 0) + shares[i]
-            current[i] = w
+            local w = (weights[eligible[i]] or 0) + shares[i]
+            weights[eligible[i]] = w
             if not best or w > best_weight then
               best, best_weight = i, w
             end
           end
-          current[best] = current[best] - 1
-          local flat = {}
-          for i = 1, #eligible do
-            flat[#flat + 1] = eligible[i]
-            flat[#flat + 1] = string.format('%.17g', current[i])
-          end
-          redis.call('HSET', key, unpack(flat))
+          weights[eligible[best]] = weights[eligible[best]] - 1
           seen[#seen + 1] = { eligible[best], 'chosen: share ' .. num(shares[best]) .. ', highest current weight' }
           if #eligible > 1 then
             seen[#seen + 1] = { int(#eligible - 1) .. ' more', 'lower current weight' }
@@ -250,6 +320,7 @@ enum RoutingLua {
               leave_waiting(id)
               redis.call('HSET', lead, 'trace', cjson.encode(trace))
               local speed = commit_assignment(id, m, g, method, NOW, 'assigned', nil)
+              note_assigned(m)
               return 'assigned', m, g, method, speed
             end
             steps[#steps + 1] = { group = g, method = method, candidates = seen, outcome = 'no eligible manager' }
