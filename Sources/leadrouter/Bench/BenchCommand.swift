@@ -24,6 +24,9 @@ enum BenchCommand {
         var cpuPerThousand = 0.0
         var peakRSS = 0.0
         var roundTripsPerLead = 0.0
+        /// Redis server CPU seconds per 1,000 leads in the throughput phase (INFO cpu).
+        var redisCPUPerThousand = 0.0
+        var workerCPUPerThousandThroughput = 0.0
     }
 
     static func run(_ tail: [String], _ context: Context) throws {
@@ -64,6 +67,8 @@ enum BenchCommand {
                 "worker_rss_mb": (result.peakRSS * 10).rounded() / 10,
                 "worker_cpu_s_per_1000_leads": (result.cpuPerThousand * 1000).rounded() / 1000,
                 "round_trips_per_lead": (result.roundTripsPerLead * 1000).rounded() / 1000,
+                "redis_cpu_s_per_1000_leads": (result.redisCPUPerThousand * 1000).rounded() / 1000,
+                "worker_cpu_s_per_1000_leads_throughput": (result.workerCPUPerThousandThroughput * 1000).rounded() / 1000,
                 "leads": options.leads, "workers": options.workers, "concurrency": options.concurrency,
                 "managers": options.managers, "method": options.method.rawValue,
                 "rate_leads_per_s": options.rate, "seconds": options.seconds,
@@ -82,11 +87,15 @@ enum BenchCommand {
         Self.progress("preloading \(options.leads) leads")
         try Self.pushLeads(client, count: options.leads, prefix: "t", stampNow: false)
         let before = try Self.commandCalls(client.connection)
+        let redisCPUBefore = try Self.redisCPUSeconds(client.connection)
         let started = Date()
         let workers = try (0..<options.workers).map { try Self.startWorker($0, options: options, context: context, pool: client.keys.pool) }
         defer { Self.stopWorkers(workers) }
         try Self.waitForAssigned(client, total: options.leads, label: "throughput")
         result.throughput = Double(options.leads) / Date().timeIntervalSince(started)
+        result.redisCPUPerThousand = (try Self.redisCPUSeconds(client.connection) - redisCPUBefore) / Double(options.leads) * 1000
+        let throughputStats = workers.compactMap { ProcessStats.read(pid: $0.processIdentifier) }
+        result.workerCPUPerThousandThroughput = throughputStats.reduce(0) { $0 + $1.cpuSeconds } / Double(options.leads) * 1000
         let after = try Self.commandCalls(client.connection)
         let perLeadCalls = ["evalsha", "blmove"].reduce(0) { $0 + (after[$1] ?? 0) - (before[$1] ?? 0) }
         result.roundTripsPerLead = Double(perLeadCalls) / Double(options.leads)
@@ -196,6 +205,19 @@ enum BenchCommand {
         return speeds.sorted()
     }
 
+    /// The server's user plus system CPU seconds so far (`INFO cpu`).
+    private static func redisCPUSeconds(_ connection: RedisConnection) throws -> Double {
+        let text = try connection.command(["INFO", "cpu"]).text ?? ""
+        var total = 0.0
+        for line in text.split(whereSeparator: \.isNewline) {
+            let parts = line.split(separator: ":", maxSplits: 1)
+            if parts.count == 2, parts[0] == "used_cpu_sys" || parts[0] == "used_cpu_user" {
+                total += Double(parts[1].trimmingCharacters(in: .whitespaces)) ?? 0
+            }
+        }
+        return total
+    }
+
     private static func commandCalls(_ connection: RedisConnection) throws -> [String: Int] {
         let text = try connection.command(["INFO", "commandstats"]).text ?? ""
         var calls: [String: Int] = [:]
@@ -260,7 +282,8 @@ enum BenchCommand {
         print(String(format: "  Redis floor     %9.0f leads/s  (LMOVE + EVALSHA per lead, %d connections)", result.floor, options.workers * options.concurrency))
         print(String(format: "  ratio           %9.2f", ratio))
         print("  speed-to-lead   p50 \(Self.percentile(result.speeds, 0.5)) ms, p99 \(Self.percentile(result.speeds, 0.99)) ms, p99.9 \(Self.percentile(result.speeds, 0.999)) ms, max \(result.speeds.last ?? 0) ms  (\(options.rate) leads/s for \(options.seconds) s)")
-        print(String(format: "  worker CPU      %9.3f s per 1,000 leads", result.cpuPerThousand))
+        print(String(format: "  worker CPU      %9.3f s per 1,000 leads (%.3f s in the throughput phase)", result.cpuPerThousand, result.workerCPUPerThousandThroughput))
+        print(String(format: "  Redis CPU       %9.3f s per 1,000 leads in the throughput phase", result.redisCPUPerThousand))
         print(String(format: "  worker peak RSS %9.1f MB", result.peakRSS))
         print(String(format: "  round trips     %9.3f per lead (EVALSHA + BLMOVE calls)", result.roundTripsPerLead))
     }
