@@ -91,3 +91,23 @@ public struct PoolClient {
         return map.isEmpty ? nil : map
     }
 }
+
+extension PoolClient {
+    /// Deletes every key of the pool, found with SCAN on its prefix. For throwaway pools
+    /// (`bench`, tests); returns how many keys were deleted.
+    @discardableResult
+    public func deleteAllKeys() throws -> Int {
+        var deleted = 0
+        var cursor = "0"
+        repeat {
+            let reply = try self.connection.command(["SCAN", cursor, "MATCH", self.keys.prefix + "*", "COUNT", "1000"])
+            guard let parts = reply.elements, parts.count == 2 else { break }
+            cursor = parts[0].text ?? "0"
+            let keys = (parts[1].elements ?? []).compactMap(\.bytes)
+            if !keys.isEmpty {
+                deleted += Int(try self.connection.command([Array("DEL".utf8)] + keys).integer ?? 0)
+            }
+        } while cursor != "0"
+        return deleted
+    }
+}

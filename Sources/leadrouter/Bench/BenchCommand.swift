@@ -249,17 +249,11 @@ enum BenchCommand {
     }
 
     private static func removePool(_ client: PoolClient) {
-        var cursor = "0"
-        repeat {
-            guard let reply = try? client.connection.command(["SCAN", cursor, "MATCH", client.keys.prefix + "*", "COUNT", "1000"]),
-                let parts = reply.elements, parts.count == 2
-            else { return }
-            cursor = parts[0].text ?? "0"
-            let keys = (parts[1].elements ?? []).compactMap(\.bytes)
-            if !keys.isEmpty {
-                _ = try? client.connection.command([Array("DEL".utf8)] + keys)
-            }
-        } while cursor != "0"
+        do {
+            try client.deleteAllKeys()
+        } catch {
+            CLI.fail("could not remove the bench pool \(client.keys.pool): \(error); delete its keys lr:{\(client.keys.pool)}:* by hand")
+        }
     }
 
     static func percentile(_ sorted: [Int], _ fraction: Double) -> Int {

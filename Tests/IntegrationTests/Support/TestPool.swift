@@ -47,17 +47,7 @@ final class TestPool {
 
     /// Deletes every key of the pool (SCAN on the pool's prefix).
     func removeKeys() {
-        var cursor = "0"
-        repeat {
-            guard let reply = try? self.redis.command(["SCAN", cursor, "MATCH", "lr:{\(self.name)}:*", "COUNT", "1000"]),
-                let parts = reply.elements, parts.count == 2
-            else { return }
-            cursor = parts[0].text ?? "0"
-            let keys = (parts[1].elements ?? []).compactMap(\.bytes)
-            if !keys.isEmpty {
-                _ = try? self.redis.command([Array("DEL".utf8)] + keys)
-            }
-        } while cursor != "0"
+        _ = try? self.client.deleteAllKeys()
     }
 
     /// Starts `count` worker processes of the built binary on this pool.
