@@ -79,8 +79,9 @@ public final class RedisConnection {
             }
         } catch let error as RedisError {
             self.close()
-            // The AUTH reply never echoes the password, but say which step failed.
-            throw RedisError(.connection, error.message, command: error.command, endpoint: self.url.endpointDescription)
+            // The server answered, so this is not a reachability problem; the AUTH reply never
+            // echoes the password.
+            throw RedisError(error.kind, error.message, command: error.command, endpoint: self.url.endpointDescription)
         }
     }
 

@@ -52,7 +52,18 @@ public struct RedisError: Error, CustomStringConvertible, Sendable {
         switch self.kind {
         case .connection, .io:
             text += " (is Redis running and reachable? check --redis or LEADROUTER_REDIS_URL)"
-        case .invalidURL, .server, .unexpectedReply:
+        case .server:
+            switch self.serverCode {
+            case "NOAUTH":
+                text += " (Redis needs a password: put it in the URL or in LEADROUTER_REDIS_PASSWORD)"
+            case "WRONGPASS":
+                text += " (check the user in the URL and the password)"
+            case "NOPERM":
+                text += " (the Redis user lacks a permission; see ops/acl/README.md)"
+            default:
+                break
+            }
+        case .invalidURL, .unexpectedReply:
             break
         }
         return text

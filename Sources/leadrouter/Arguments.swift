@@ -80,6 +80,9 @@ struct Arguments {
     /// Requires exactly `names.count` positionals and returns them.
     func expect(_ names: [String], command: String) throws(UsageError) -> [String] {
         guard self.positionals.count == names.count else {
+            if names.isEmpty {
+                throw UsageError("`leadrouter \(command)` takes no arguments; got \(Identifiers.quoted(self.positionals[0]))")
+            }
             let usage = "leadrouter \(command) " + names.joined(separator: " ")
             if self.positionals.count < names.count {
                 throw UsageError("missing \(names[self.positionals.count]); usage: \(usage)")

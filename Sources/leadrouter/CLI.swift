@@ -16,17 +16,21 @@ struct Context {
 }
 
 enum CLI {
+    static let version = "0.1.0"
+
     static let usage = """
         leadrouter: routes sales leads from a Redis list to managers.
 
         usage: leadrouter [--redis URL] [--pool NAME] COMMAND ...
+               leadrouter --version
 
           worker [--concurrency N] [--name NAME] [--batch N] [--metrics HOST:PORT]
                                           take leads and assign them until SIGINT/SIGTERM;
                                           --metrics serves /metrics and /healthz (e.g. 127.0.0.1:9464)
           push [FILE] [--no-stamp]        push JSON objects, a JSON array or JSON lines (stdin without FILE)
-          push --csv FILE --id-column NAME
-                                          push one lead per CSV row
+          push --csv FILE --id-column NAME [--rename COLUMN=FIELD]...
+                                          push one lead per CSV row; fields are named after the
+                                          header unless renamed
           manager add ID [--groups a,b] [--max-open N]
           manager remove|on|off ID
           manager set ID [--open-deals N] [--empty-fields F] [--max-open N] [--metric NAME=VALUE]...
@@ -79,6 +83,13 @@ enum CLI {
         guard let command = rest.first, !["help", "--help", "-h"].contains(command) else {
             print(self.usage)
             return
+        }
+        if command == "--version" || command == "version" {
+            print("leadrouter \(Self.version)")
+            return
+        }
+        if command.hasPrefix("-") {
+            throw UsageError("unknown option \(Identifiers.quoted(command)); global options are --redis URL and --pool NAME, and the command comes next (run `leadrouter help`)")
         }
         let environment = ProcessInfo.processInfo.environment
         let pool = globals["--pool"] ?? environment["LEADROUTER_POOL"] ?? "default"

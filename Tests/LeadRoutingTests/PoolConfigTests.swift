@@ -284,10 +284,28 @@ struct PoolConfigTests {
     @Test("last route not catch-all rejected")
     func lastRouteNotCatchAll() throws {
         let error = try #require(configError(
+            #"{"routes":[{"match":{"source":["Google"]},"group":"general"}],"groups":{"general":{"method":"round_robin"}}}"#
+        ))
+        #expect(error.path == "$.routes[0]")
+        #expect(error.message.contains("the last route must have no match"))
+    }
+
+    @Test("catch-all before other routes rejected")
+    func earlyCatchAllRejected() throws {
+        let error = try #require(configError(
             #"{"routes":[{"group":"general"},{"match":{"source":["Google"]},"group":"general"}],"groups":{"general":{"method":"round_robin"}}}"#
         ))
-        #expect(error.path == "$.routes[1]")
-        #expect(error.message.contains("the last route must have no match"))
+        #expect(error.path == "$.routes[0]")
+        #expect(error.message.contains("could never match"))
+    }
+
+    @Test("setting of another method rejected")
+    func foreignSettingRejected() throws {
+        let error = try #require(configError(
+            #"{"groups":{"default":{"method":"round_robin","manual_timeout_s":5}}}"#
+        ))
+        #expect(error.path == "$.groups.default.manual_timeout_s")
+        #expect(error.message.contains("applies only to manual groups"))
     }
 
     @Test("routes without default group rejected")

@@ -340,7 +340,8 @@ struct ReplyDecodingTests {
             _ = try RedisConnection(url: url)
             Issue.record("SELECT 100000 succeeded")
         } catch let error as RedisError {
-            #expect(error.kind == .connection)
+            // The server answered, so it is a server error, not a reachability problem.
+            #expect(error.kind == .server)
             #expect(error.command == "SELECT")
             #expect(error.message.contains("out of range"))
         }
@@ -387,8 +388,9 @@ struct ReplyDecodingTests {
             _ = try RedisConnection(url: url)
             Issue.record("AUTH with an unknown user succeeded")
         } catch let error as RedisError {
-            #expect(error.kind == .connection)
+            #expect(error.kind == .server)
             #expect(error.command == "AUTH")
+            #expect(error.description.contains("check the user in the URL and the password"))
             #expect(!error.message.contains(secret))
             #expect(!error.description.contains(secret))
             #expect(error.description.contains(url.endpointDescription))

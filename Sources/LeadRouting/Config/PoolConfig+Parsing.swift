@@ -69,6 +69,9 @@ extension PoolConfig {
             }
             config.routes = [Route(match: [], group: Self.defaultGroup)]
         }
+        if let early = config.routes.dropLast().firstIndex(where: \.isCatchAll) {
+            throw ConfigError(path: "$.routes[\(early)]", message: "a route without match takes every lead, so the routes after it could never match; move it to the end")
+        }
         guard let lastRoute = config.routes.last, lastRoute.isCatchAll else {
             throw ConfigError(path: "$.routes[\(config.routes.count - 1)]", message: "the last route must have no match, so unqualified leads have a default route, e.g. {\"group\": \"general\"}")
         }
@@ -136,6 +139,17 @@ extension PoolConfig {
             }
         }
 
+        // Settings of another method are rejected, so a mistake such as a timeout on a round-robin
+        // group does not pass silently.
+        let onlyFor: [(String, Set<DistributionMethod>)] = [
+            ("manual_timeout_s", [.manual]), ("claim_timeout_s", [.claim]), ("max_claimed", [.claim]),
+            ("then", [.manual, .claim]), ("rating", [.weighted, .manual, .claim]), ("min_share", [.weighted, .manual, .claim]),
+        ]
+        for (field, methods) in onlyFor where fields[field] != nil && !methods.contains(group.method) {
+            let names = methods.map(\.rawValue).sorted().joined(separator: " or ")
+            throw ConfigError(path: "\(path).\(field)", message: "applies only to \(names) groups, and this group is \(group.method.rawValue); remove it or change the method")
+        }
+
         switch group.method {
         case .weighted:
             guard !group.rating.isEmpty else {
@@ -180,6 +194,19 @@ extension PoolConfig {
             }
         }
         return Route(match: match, group: group)
+    }
+
+    /// Groups no route and no fallback leads to: valid, but they never get a lead.
+    public var unreachableGroups: [String] {
+        var reached = Set(self.routes.map(\.group))
+        var frontier = Array(reached)
+        while let name = frontier.popLast() {
+            if let next = self.groups[name]?.fallback, !reached.contains(next) {
+                reached.insert(next)
+                frontier.append(next)
+            }
+        }
+        return self.groups.keys.filter { !reached.contains($0) }.sorted()
     }
 
     /// Rejects fallbacks to unknown groups and fallback cycles (a → b → a), which would bounce a

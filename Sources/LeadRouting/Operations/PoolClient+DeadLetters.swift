@@ -44,15 +44,16 @@ extension PoolClient {
             // retrying at once cannot push it twice.
             let reply = try self.connection.evaluate(
                 Self.moveScript, keys: [Array(self.keys.dead.utf8), Array(self.keys.incoming.utf8)],
-                arguments: [entry.stored, retry ? entry.raw : []]
+                arguments: [entry.stored, Array((retry ? "retry" : "drop").utf8), entry.raw]
             )
             moved += Int(reply.integer ?? 0)
         }
         return moved
     }
 
-    /// KEYS[1] = dead list, KEYS[2] = incoming; ARGV[1] = stored entry, ARGV[2] = raw lead to push
-    /// back, or "" to drop. Atomic so the entry leaves the dead list exactly when its lead is queued.
+    /// KEYS[1] = dead list, KEYS[2] = incoming; ARGV[1] = stored entry, ARGV[2] = "retry" or
+    /// "drop", ARGV[3] = the raw lead to push back (may be empty: an empty push is a lead too).
+    /// Atomic so the entry leaves the dead list exactly when its lead is queued.
     static let moveScript = RedisScript(
         name: "dead_letter_move",
         source: #"""
@@ -60,8 +61,8 @@ extension PoolClient {
             if redis.call('LREM', KEYS[1], 1, ARGV[1]) == 0 then
               return 0
             end
-            if ARGV[2] ~= '' then
-              redis.call('LPUSH', KEYS[2], ARGV[2])
+            if ARGV[2] == 'retry' then
+              redis.call('LPUSH', KEYS[2], ARGV[3])
             end
             return 1
             """#

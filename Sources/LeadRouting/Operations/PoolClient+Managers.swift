@@ -56,7 +56,7 @@ extension PoolClient {
     /// fields, the manager's own cap and metrics.
     public func updateManager(_ id: String, _ update: ManagerUpdate) throws {
         guard !update.isEmpty else {
-            throw PoolError("nothing to set; give --open-deals, --empty-fields, --max-open or --metric NAME=VALUE")
+            throw UsageError("nothing to set; give --open-deals, --empty-fields, --max-open or --metric NAME=VALUE")
         }
         var pairs: [String] = []
         if let value = update.openDeals { pairs += ["open", String(value)] }

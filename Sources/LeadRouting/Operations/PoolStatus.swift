@@ -77,8 +77,9 @@ extension PoolClient {
         var status = PoolStatus(pool: self.keys.pool)
         let replies = try self.connection.pipeline([
             ["LLEN", self.keys.incoming], ["ZCARD", self.keys.waiting], ["HKEYS", self.keys.workers],
+            ["LLEN", self.keys.redelivered],
         ].map { $0.map { Array($0.utf8) } })
-        status.incoming = Int(replies[0].integer ?? 0)
+        status.incoming = Int(replies[0].integer ?? 0) + Int(replies[3].integer ?? 0)
         status.waiting = Int(replies[1].integer ?? 0)
         let workerIDs = (replies[2].elements ?? []).compactMap(\.text)
         if !workerIDs.isEmpty {
@@ -94,8 +95,10 @@ extension PoolClient {
         let counts = try self.connection.pipeline([
             ["LLEN", self.keys.incoming], ["ZCARD", self.keys.waiting], ["ZCARD", self.keys.manual],
             ["ZCARD", self.keys.open], ["LLEN", self.keys.dead], ["HKEYS", self.keys.workers], ["TIME"],
+            ["LLEN", self.keys.redelivered],
         ].map { $0.map { Array($0.utf8) } })
-        status.incoming = Int(counts[0].integer ?? 0)
+        // Leads recovered from dead workers wait in `redelivered`; to ops they are incoming too.
+        status.incoming = Int(counts[0].integer ?? 0) + Int(counts[7].integer ?? 0)
         status.waiting = Int(counts[1].integer ?? 0)
         status.manual = Int(counts[2].integer ?? 0)
         status.open = Int(counts[3].integer ?? 0)

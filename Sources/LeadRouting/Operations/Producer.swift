@@ -49,9 +49,9 @@ public enum Producer {
         return inputs
     }
 
-    /// Reads a CSV file with a header row; each row becomes a JSON object keyed by the header,
-    /// with the `idColumn` value as `id`.
-    public static func csvInputs(_ input: Data, idColumn: String) throws -> [Input] {
+    /// Reads a CSV file with a header row; each row becomes a JSON object keyed by the header
+    /// (a column named in `renames` gets the new field name), with the `idColumn` value as `id`.
+    public static func csvInputs(_ input: Data, idColumn: String, renames: [String: String] = [:]) throws -> [Input] {
         let data = Self.withoutByteOrderMark(input)
         guard let text = String(data: data, encoding: .utf8) else {
             throw PoolError("the CSV file is not valid UTF-8; export it as UTF-8")
@@ -60,10 +60,14 @@ public enum Producer {
         guard !rows.isEmpty else {
             throw PoolError("the CSV file is empty; it needs a header row and one row per lead")
         }
-        let header = rows.removeFirst()
-        guard let idIndex = header.firstIndex(of: idColumn) else {
-            throw PoolError("column \(Identifiers.quoted(idColumn)) not found in the CSV header; columns are \(header.prefix(12).joined(separator: ", "))")
+        let columns = rows.removeFirst()
+        if let missing = renames.keys.sorted().first(where: { !columns.contains($0) }) {
+            throw PoolError("column \(Identifiers.quoted(missing)) of --rename not found in the CSV header; columns are \(columns.prefix(12).joined(separator: ", "))")
         }
+        guard let idIndex = columns.firstIndex(of: idColumn) else {
+            throw PoolError("column \(Identifiers.quoted(idColumn)) not found in the CSV header; columns are \(columns.prefix(12).joined(separator: ", "))")
+        }
+        let header = columns.map { renames[$0] ?? $0 }
 
         var inputs: [Input] = []
         for (index, row) in rows.enumerated() where !(row.count == 1 && row[0].isEmpty) {

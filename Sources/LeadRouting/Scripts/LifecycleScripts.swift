@@ -58,8 +58,21 @@ enum LifecycleScripts {
               local mkey = P .. 'manager:' .. m
               redis.call('HINCRBY', mkey, 'open', 1)
               redis.call('HINCRBY', mkey, 'assigned_total', 1)
+              local daily = P .. 'daily:' .. utc_date(NOW)
+              if redis.call('HINCRBY', daily, m, 1) == 1 then
+                redis.call('EXPIRE', daily, 3 * 86400)
+              end
+              -- The trace keeps how the lead was first routed and adds the reassignment.
+              local ok, trace = pcall(cjson.decode, redis.call('HGET', lead, 'trace') or '')
+              if not ok or type(trace) ~= 'table' then
+                trace = { route = redis.call('HGET', lead, 'route') or '' }
+              end
+              if type(trace.steps) ~= 'table' then
+                trace.steps = {}
+              end
+              trace.steps[#trace.steps + 1] = { group = group or '', method = 'manual', outcome = 'reassigned by hand from ' .. previous .. ' to ' .. m }
               redis.call('HSET', lead, 'manager', m, 'method', 'manual', 'assigned_at', int(NOW), 'claimed', '0',
-                'previous_manager', previous)
+                'previous_manager', previous, 'trace', cjson.encode(trace))
               event('reassigned', { 'lead', id, 'manager', m, 'from', previous, 'group', group or '', 'method', 'manual' })
               wake()
               return { 'ok', 'reassigned', previous }
@@ -132,7 +145,7 @@ enum LifecycleScripts {
             end
             local claimed = tonumber(mf[5]) or 0
             if cfg.max_claimed and claimed >= cfg.max_claimed then
-              return { 'error', 'manager ' .. m .. ' already holds ' .. int(claimed) .. ' claimed leads (max_claimed ' .. int(cfg.max_claimed) .. '); close one first' }
+              return { 'error', 'manager ' .. m .. ' already holds ' .. int(claimed) .. ' claimed lead(s) (max_claimed ' .. int(cfg.max_claimed) .. '); close one first' }
             end
 
             unqueue(id)

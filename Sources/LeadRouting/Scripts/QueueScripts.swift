@@ -2,10 +2,12 @@ import RedisClient
 
 /// Scripts that move raw leads between the incoming list, in-flight lists and the dead-letter list.
 enum QueueScripts {
-    /// Takes up to ARGV[2] leads from the incoming list into the worker's in-flight list.
+    /// Takes up to ARGV[2] leads from the incoming list into the worker's in-flight list; or, when
+    /// leads recovered from a dead worker wait in `redelivered`, exactly one of those, alone, so
+    /// that a lead that kills its worker takes no neighbours down with it again.
     ///
-    /// KEYS[1] = lr:{P}:incoming, KEYS[2] = the worker's in-flight list, KEYS[3] = lr:{P}:workers;
-    /// ARGV[3] = worker id, ARGV[4] = its description.
+    /// KEYS[1] = lr:{P}:incoming, KEYS[2] = the worker's in-flight list, KEYS[3] = lr:{P}:workers,
+    /// KEYS[4] = lr:{P}:redelivered; ARGV[3] = worker id, ARGV[4] = its description.
     /// Atomic so that a lead is always in exactly one of the two lists. Producers LPUSH, so RPOP
     /// takes the oldest first. The worker is registered in the same step, so recovery can always
     /// find the in-flight list, even right after a pause in which recovery dropped the worker.
@@ -17,6 +19,11 @@ enum QueueScripts {
             redis.call('HSET', KEYS[3], ARGV[3], ARGV[4])
             local t = redis.call('TIME')
             local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+            local suspect = redis.call('RPOP', KEYS[4])
+            if suspect then
+              redis.call('LPUSH', KEYS[2], suspect)
+              return { now, suspect }
+            end
             local leads = redis.call('RPOP', KEYS[1], tonumber(ARGV[2]))
             if not leads then
               return { now }
@@ -70,10 +77,11 @@ enum QueueScripts {
     /// KEYS[1] = lr:{P}:incoming; ARGV[1] = prefix, ARGV[2] = max deliveries, ARGV[3] = events
     /// cap, ARGV[4] = a worker id to release now even if its heartbeat lives (a worker stopping
     /// cleanly), or "".
-    /// A worker is dead when its heartbeat key has expired. Its leads go to the consuming end of
-    /// the incoming list in their original order, so they are taken next. Each redelivery is
-    /// counted per lead content; a lead delivered ARGV[2] times without being finished (it kills
-    /// every worker that takes it) goes to the dead-letter list instead.
+    /// A worker is dead when its heartbeat key has expired. Its leads go to `redelivered` in their
+    /// original order; workers take those first, one at a time. Each redelivery is counted per
+    /// lead content; a lead delivered ARGV[2] times without being finished (it kills every worker
+    /// that takes it) goes to the dead-letter list instead. A cleanly stopping worker's leads go
+    /// straight back to the consuming end of `incoming`, uncounted.
     /// Atomic so that a lead is moved once, even when every worker runs recovery at once.
     /// Returns the number of leads requeued and the number dead-lettered.
     static let recover = RedisScript(
@@ -107,13 +115,18 @@ enum QueueScripts {
                     end
                   end
                   if not release and count >= max_deliveries then
-                    local entry = cjson.encode({ reason = 'poison lead: its worker stopped without finishing it ' .. int(count) .. ' times; check the worker logs for a crash while handling it', at = int(now_ms()), worker = w, raw = raw })
-                    redis.call('LPUSH', P .. 'dead', entry)
+                    local parsed, lead = pcall(cjson.decode, raw)
+                    local lead_id = parsed and type(lead) == 'table' and type(lead.id) == 'string' and lead.id or nil
+                    local entry = { id = 'dl-' .. string.sub(redis.sha1hex(raw .. now_ms()), 1, 13), reason = 'poison lead: its worker stopped without finishing it ' .. int(count) .. ' times; check the worker logs for a crash while handling it', at = now_ms(), worker = w, raw = raw, lead_id = lead_id }
+                    redis.call('LPUSH', P .. 'dead', cjson.encode(entry))
                     redis.call('HINCRBY', P .. 'stats', 'dead', 1)
-                    event('dead', { 'lead', '', 'reason', 'poison lead' })
+                    event('dead', { 'lead', lead_id or '', 'reason', 'poison lead' })
                     dead = dead + 1
-                  else
+                  elseif release then
                     redis.call('RPUSH', P .. 'incoming', raw)
+                    requeued = requeued + 1
+                  else
+                    redis.call('LPUSH', P .. 'redelivered', raw)
                     requeued = requeued + 1
                   end
                 end

@@ -69,6 +69,11 @@ public enum Identifiers {
     }
 }
 
+/// "1 lead", "2 leads": a count with its noun in the right number.
+public func counted(_ count: Int, _ noun: String, plural: String? = nil) -> String {
+    count == 1 ? "1 \(noun)" : "\(count) \(plural ?? noun + "s")"
+}
+
 /// A mistake in what the user typed or supplied: printed as one line, exit code 2.
 public struct UsageError: Error, CustomStringConvertible, Sendable {
     public let description: String

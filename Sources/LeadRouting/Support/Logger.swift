@@ -41,13 +41,19 @@ public struct Logger: Sendable {
         self.minimumLevel = minimumLevel
     }
 
-    /// `LEADROUTER_LOG_LEVEL` = debug, info (default), warning or error.
+    /// `LEADROUTER_LOG_LEVEL` = debug, info (default), warning or error. An unknown value is
+    /// reported once on standard error and info is used.
     public static func levelFromEnvironment() -> Level {
-        switch ProcessInfo.processInfo.environment["LEADROUTER_LOG_LEVEL"]?.lowercased() {
+        let value = ProcessInfo.processInfo.environment["LEADROUTER_LOG_LEVEL"]?.lowercased()
+        switch value {
         case "debug": return .debug
         case "warning": return .warning
         case "error": return .error
-        default: return .info
+        case nil, "", "info": return .info
+        default:
+            let line = "leadrouter: warning: LEADROUTER_LOG_LEVEL \(Identifiers.quoted(value ?? "")) is not debug, info, warning or error; using info\n"
+            FileHandle.standardError.write(Data(line.utf8))
+            return .info
         }
     }
 

@@ -12,6 +12,7 @@ public struct PoolKeys: Sendable {
     }
 
     public var incoming: String { self.prefix + "incoming" }
+    public var redelivered: String { self.prefix + "redelivered" }
     public var dead: String { self.prefix + "dead" }
     public var events: String { self.prefix + "events" }
     public var config: String { self.prefix + "config" }

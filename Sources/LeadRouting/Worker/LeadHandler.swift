@@ -6,6 +6,8 @@ import RedisClient
 struct LeadHandler {
     let worker: Worker
     let connection: RedisConnection
+    /// The in-flight list of the thread that took the batch.
+    let inFlightKey: String
 
     func handle(_ batch: [[UInt8]], takenAt: Int64) throws {
         let loaded = self.worker.configs.current
@@ -31,7 +33,7 @@ struct LeadHandler {
         }
         guard valid > 0 else { return }
 
-        let header = [keys.prefix, "new", loaded.groupsJSON, String(loaded.config.eventsMaxLength), self.worker.inFlightKey, String(valid)]
+        let header = [keys.prefix, "new", loaded.groupsJSON, String(loaded.config.eventsMaxLength), self.inFlightKey, String(valid)]
         let reply = try self.connection.evaluate(
             AssignScript.script,
             keys: [Array(keys.incoming.utf8)],
@@ -47,11 +49,13 @@ struct LeadHandler {
             case "assigned":
                 counts.assigned += 1
                 self.worker.metrics.recordAssigned(group: outcome.group, method: outcome.method, manager: outcome.target, speedMillis: outcome.speedMillis)
-                self.worker.logger.debug("lead assigned", [(Logger.Key.lead, outcome.leadID), (Logger.Key.manager, outcome.target)])
+                self.worker.logger.debug("lead assigned", [
+                    (Logger.Key.worker, self.worker.id), (Logger.Key.lead, outcome.leadID), (Logger.Key.manager, outcome.target),
+                ])
             case "duplicate":
                 counts.duplicates += 1
                 self.worker.metrics.recordDuplicate()
-                self.worker.logger.debug("lead id seen before; nothing changed", [(Logger.Key.lead, outcome.leadID)])
+                self.worker.logger.debug("lead id seen before; nothing changed", [(Logger.Key.worker, self.worker.id), (Logger.Key.lead, outcome.leadID)])
             case "stale":
                 counts.stale += 1
                 self.worker.logger.warning("lead was recovered by another worker while this one was stalled; its late commit was rejected", [
@@ -76,7 +80,7 @@ struct LeadHandler {
             QueueScripts.deadLetter,
             keys: [Array(keys.incoming.utf8)],
             arguments: [
-                Array(keys.prefix.utf8), Array(self.worker.inFlightKey.utf8), raw, entry.json(),
+                Array(keys.prefix.utf8), Array(self.inFlightKey.utf8), raw, entry.json(),
                 Array((rejection.leadID ?? "").utf8), Array(rejection.reason.utf8), Array(String(loaded.config.eventsMaxLength).utf8),
             ]
         )

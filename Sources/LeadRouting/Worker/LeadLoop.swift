@@ -8,6 +8,9 @@ struct LeadLoop {
     let worker: Worker
     let index: Int
 
+    var threadID: String { self.worker.threadIDs[self.index] }
+    var inFlightKey: String { self.worker.inFlightKey(thread: self.index) }
+
     /// How long a blocking pop waits before the loop checks for a stop request again.
     static let blockSeconds = 1.0
 
@@ -25,10 +28,17 @@ struct LeadLoop {
             do {
                 if connection == nil {
                     connection = try RedisConnection(url: self.worker.url)
+                    // A reply lost with the old connection may hide leads that Redis did move
+                    // into our in-flight list (a take) or did commit (an assignment). The list is
+                    // the truth: hold exactly what it contains.
+                    if let redis = connection {
+                        inHand = try self.leadsInFlight(redis)
+                        takenAt = 0
+                    }
                 }
                 guard let redis = connection else { continue }
                 if let lost = outage {
-                    self.worker.logger.info("reconnected to Redis", [(Logger.Key.worker, self.worker.id), ("after", lost.message)])
+                    self.worker.logger.info("reconnected to Redis", [(Logger.Key.worker, self.threadID), ("after", lost.message)])
                     outage = nil
                 }
 
@@ -37,7 +47,7 @@ struct LeadLoop {
                     (inHand, takenAt) = try self.take(redis)
                 }
                 if !inHand.isEmpty {
-                    try LeadHandler(worker: self.worker, connection: redis).handle(inHand, takenAt: takenAt)
+                    try LeadHandler(worker: self.worker, connection: redis, inFlightKey: self.inFlightKey).handle(inHand, takenAt: takenAt)
                     inHand = []
                 }
                 backoff.reset()
@@ -49,7 +59,7 @@ struct LeadLoop {
                     connection = nil
                     if outage == nil {
                         self.worker.logger.warning("lost Redis connection; retrying with backoff", [
-                            (Logger.Key.worker, self.worker.id), (Logger.Key.error, error.description),
+                            (Logger.Key.worker, self.threadID), (Logger.Key.error, error.description),
                         ])
                         outage = error
                     }
@@ -79,14 +89,20 @@ struct LeadLoop {
         connection?.close()
     }
 
+    /// The leads in this thread's in-flight list, oldest first (the list is pushed on the left).
+    private func leadsInFlight(_ redis: RedisConnection) throws -> [[UInt8]] {
+        let reply = try redis.command(["LRANGE", self.inFlightKey, "0", "-1"])
+        return (reply.elements ?? []).compactMap(\.bytes).reversed()
+    }
+
     /// Takes a batch without blocking when a backlog exists; otherwise blocks up to one second
     /// for the next lead. Returns the leads and the Redis time they were taken (0 = unknown).
     private func take(_ redis: RedisConnection) throws -> ([[UInt8]], Int64) {
         let keys = self.worker.keys
         let reply = try redis.evaluate(
             QueueScripts.take,
-            keys: [keys.incoming, self.worker.inFlightKey, keys.workers],
-            arguments: [keys.prefix, String(self.worker.options.batchSize), self.worker.id, self.worker.descriptionJSON]
+            keys: [keys.incoming, self.inFlightKey, keys.workers, keys.redelivered],
+            arguments: [keys.prefix, String(self.worker.options.batchSize), self.threadID, self.worker.descriptionJSON]
         )
         let elements = reply.elements ?? []
         let takenAt = elements.first?.integer ?? 0
@@ -96,7 +112,7 @@ struct LeadLoop {
         }
 
         let moved = try redis.blockingCommand(
-            ["BLMOVE", keys.incoming, self.worker.inFlightKey, "RIGHT", "LEFT", String(Self.blockSeconds)].map { Array($0.utf8) },
+            ["BLMOVE", keys.incoming, self.inFlightKey, "RIGHT", "LEFT", String(Self.blockSeconds)].map { Array($0.utf8) },
             blockSeconds: Self.blockSeconds
         )
         guard let lead = moved.bytes else {

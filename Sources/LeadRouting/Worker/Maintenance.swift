@@ -31,6 +31,7 @@ final class Maintenance: @unchecked Sendable {
     func run() {
         var backoff = Backoff()
         var outage = false
+        var repeatedErrors = 0
         while !self.worker.isStopping {
             do {
                 if self.connection == nil {
@@ -42,6 +43,7 @@ final class Maintenance: @unchecked Sendable {
                 }
                 try self.step()
                 backoff.reset()
+                repeatedErrors = 0
                 self.worker.pause(Self.tick)
             } catch let error as RedisError {
                 if error.needsReconnect {
@@ -53,11 +55,21 @@ final class Maintenance: @unchecked Sendable {
                         outage = true
                     }
                 } else {
-                    self.worker.logger.error("maintenance step failed", [(Logger.Key.worker, self.worker.id), (Logger.Key.error, error.description)])
+                    // Server errors (OOM, a busy script) repeat until the cause goes away: log the
+                    // first of a burst, then one line per 100.
+                    if repeatedErrors % 100 == 0 {
+                        self.worker.logger.error("maintenance step failed", [
+                            (Logger.Key.worker, self.worker.id), (Logger.Key.error, error.description), ("repeats", String(repeatedErrors)),
+                        ])
+                    }
+                    repeatedErrors += 1
                 }
                 self.worker.pause(backoff.nextDelay())
             } catch {
-                self.worker.logger.error("maintenance step failed", [(Logger.Key.worker, self.worker.id), (Logger.Key.error, "\(error)")])
+                if repeatedErrors % 100 == 0 {
+                    self.worker.logger.error("maintenance step failed", [(Logger.Key.worker, self.worker.id), (Logger.Key.error, "\(error)")])
+                }
+                repeatedErrors += 1
                 self.worker.pause(backoff.nextDelay())
             }
         }
@@ -79,15 +91,17 @@ final class Maintenance: @unchecked Sendable {
         try self.routeWaitingIfWoken(now: now)
     }
 
-    /// Registers the worker and refreshes its heartbeat key.
+    /// Registers each lead thread of the worker and refreshes its heartbeat key.
     func beat() throws {
         let connection = try self.open()
         let keys = self.worker.keys
-        try connection.evaluate(
-            QueueScripts.heartbeat,
-            keys: [keys.workers, keys.heartbeat(self.worker.id)],
-            arguments: [self.worker.id, self.worker.descriptionJSON, String(self.worker.options.heartbeatMillis)]
-        )
+        for thread in self.worker.threadIDs {
+            try connection.evaluate(
+                QueueScripts.heartbeat,
+                keys: [keys.workers, keys.heartbeat(thread)],
+                arguments: [thread, self.worker.descriptionJSON, String(self.worker.options.heartbeatMillis)]
+            )
+        }
         self.lastBeat = Date()
     }
 
@@ -202,7 +216,9 @@ final class Maintenance: @unchecked Sendable {
     /// still has in flight and deregisters it.
     func release() {
         do {
-            try self.recover(releasing: self.worker.id)
+            for thread in self.worker.threadIDs {
+                try self.recover(releasing: thread)
+            }
         } catch {
             self.worker.logger.warning("could not release in-flight leads on stop; other workers will recover them after the heartbeat expires", [
                 (Logger.Key.worker, self.worker.id), (Logger.Key.error, "\(error)"),

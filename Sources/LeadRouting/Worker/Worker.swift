@@ -63,8 +63,15 @@ public final class Worker: Sendable {
         "{\"name\":\"\(self.options.name)\",\"pid\":\(getpid()),\"concurrency\":\(self.options.concurrency)}"
     }
 
-    public var inFlightKey: String {
-        self.keys.processing(self.id)
+    /// Ids of the worker's lead threads: `ID.0`, `ID.1`, … Each thread has its own in-flight list
+    /// and registry entry, so after a lost reply it can reread exactly the leads it holds, and
+    /// recovery finds every list by its registry entry and heartbeat.
+    public var threadIDs: [String] {
+        (0..<self.options.concurrency).map { "\(self.id).\($0)" }
+    }
+
+    public func inFlightKey(thread index: Int) -> String {
+        self.keys.processing(self.threadIDs[index])
     }
 
     public var isStopping: Bool {
@@ -92,6 +99,12 @@ public final class Worker: Sendable {
         let maintenance = Maintenance(worker: self, connection: connection)
         try maintenance.beat()
 
+        let managers = try connection.command(["ZCARD", self.keys.managers]).integer ?? 0
+        if managers == 0 {
+            self.logger.warning("pool has no managers yet; leads will wait until one is added (check --pool)", [
+                (Logger.Key.worker, self.id), (Logger.Key.pool, self.keys.pool),
+            ])
+        }
         self.logger.info("worker started", [
             (Logger.Key.worker, self.id), (Logger.Key.pool, self.keys.pool),
             ("concurrency", String(self.options.concurrency)), ("redis", self.url.description),
@@ -139,7 +152,7 @@ public final class Worker: Sendable {
             guard try connection.command(["SCRIPT", "EXISTS", sha1]).elements?.first?.integer == 1 else {
                 return "assignment script not in the Redis script cache"
             }
-            guard (try connection.command(["PTTL", self.keys.heartbeat(self.id)]).integer ?? -2) > 0 else {
+            guard (try connection.command(["PTTL", self.keys.heartbeat(self.threadIDs[0])]).integer ?? -2) > 0 else {
                 return "heartbeat key expired; maintenance thread is not running"
             }
             return nil

@@ -1,6 +1,11 @@
 import Foundation
 import LeadRouting
 
+/// Prints a warning line on standard error: the command succeeded, but something looks wrong.
+func warn(_ message: String) {
+    FileHandle.standardError.write(Data("leadrouter: warning: \(message)\n".utf8))
+}
+
 enum ConfigCommand {
     static func run(_ tail: [String], _ context: Context) throws {
         guard let action = tail.first else {
@@ -13,8 +18,18 @@ enum ConfigCommand {
             let document = try PushCommand.read(path)
             // Validate before connecting, so a bad file is reported even with Redis down.
             let config = try PoolConfig.parse(document)
-            _ = try context.connect().setConfig(document)
-            print("stored config for pool \(context.keys.pool): \(config.routes.count) routes, \(config.groups.count) groups; running workers apply it within a second")
+            let client = try context.connect()
+            _ = try client.setConfig(document)
+            print("stored config for pool \(context.keys.pool): \(counted(config.routes.count, "route")), \(counted(config.groups.count, "group")); running workers apply it within a second")
+            for group in config.unreachableGroups {
+                warn("group \(group) is not the target of any route or fallback, so it gets no leads")
+            }
+            for manager in try client.managers(today: "") {
+                let known = manager.groups.filter { config.groups[$0] != nil }
+                if known.isEmpty {
+                    warn("manager \(manager.id) is in no group of this config (groups: \(manager.groups.joined(separator: ","))), so it gets no leads; fix with `leadrouter manager add \(manager.id) --groups GROUP`")
+                }
+            }
         case "show":
             _ = try arguments.expect([], command: "config show")
             if let document = try context.connect().configDocument() {

@@ -43,10 +43,10 @@ enum DeadLetterCommand {
             let client = try context.connect()
             if action == "retry" {
                 let count = try client.retryDeadLetters(id: id)
-                print("put \(count) dead-letter entries back on \(context.keys.incoming)")
+                print("put \(counted(count, "dead-letter entry", plural: "dead-letter entries")) back on \(context.keys.incoming)")
             } else {
                 let count = try client.dropDeadLetters(id: id)
-                print("dropped \(count) dead-letter entries")
+                print("dropped \(counted(count, "dead-letter entry", plural: "dead-letter entries"))")
             }
         default:
             throw UsageError("unknown dlq action \(Identifiers.quoted(action)); use list, retry or drop")

@@ -18,8 +18,19 @@ enum ManagerCommand {
                 throw UsageError("invalid group name \(Identifiers.quoted(group)) in --groups: use 1-64 characters of A-Z a-z 0-9 _ . -")
             }
             let maxOpen = try arguments.integer("--max-open", range: 0...1_000_000)
-            let outcome = try context.connect().addManager(id, groups: groups, maxOpen: maxOpen)
-            print("\(outcome) manager \(id) (groups: \((groups.isEmpty ? ["default"] : groups).joined(separator: ",")))")
+            let client = try context.connect()
+            let outcome = try client.addManager(id, groups: groups, maxOpen: maxOpen)
+            let effective = groups.isEmpty ? [PoolConfig.defaultGroup] : groups
+            print("\(outcome) manager \(id) (groups: \(effective.joined(separator: ",")))")
+            // A manager only in groups the config does not define never gets a lead.
+            if let document = try client.configDocument(), let config = try? PoolConfig.parse(Data(document.utf8)) {
+                let unknown = effective.filter { config.groups[$0] == nil }
+                if unknown.count == effective.count {
+                    warn("the pool config defines none of the groups \(effective.joined(separator: ",")), so \(id) gets no leads; defined groups: \(config.groups.keys.sorted().joined(separator: ", "))")
+                } else if !unknown.isEmpty {
+                    warn("the pool config does not define group(s) \(unknown.joined(separator: ",")); \(id) gets leads only from the others")
+                }
+            }
         case "remove":
             let id = try self.managerID(try Arguments(rest, command: "manager remove"), "manager remove")
             try context.connect().removeManager(id)

@@ -3,14 +3,22 @@ import LeadRouting
 
 enum PushCommand {
     static func run(_ tail: [String], _ context: Context) throws {
-        let arguments = try Arguments(tail, command: "push", options: ["--csv", "--id-column"], flags: ["--no-stamp"])
+        let arguments = try Arguments(tail, command: "push", options: ["--csv", "--id-column", "--rename"], flags: ["--no-stamp"])
         let inputs: [Producer.Input]
         if let csvPath = arguments.value("--csv") {
             _ = try arguments.expect([], command: "push --csv FILE --id-column NAME")
             guard let idColumn = arguments.value("--id-column") else {
                 throw UsageError("missing --id-column NAME: name the CSV column that holds the lead id")
             }
-            inputs = try Producer.csvInputs(try self.read(csvPath), idColumn: idColumn)
+            var renames: [String: String] = [:]
+            for pair in arguments.all("--rename") {
+                let parts = pair.split(separator: "=", maxSplits: 1).map(String.init)
+                guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty else {
+                    throw UsageError("invalid --rename \(Identifiers.quoted(pair)): expected COLUMN=FIELD, e.g. --rename \"Lead Source=source\"")
+                }
+                renames[parts[0]] = parts[1]
+            }
+            inputs = try Producer.csvInputs(try self.read(csvPath), idColumn: idColumn, renames: renames)
         } else {
             guard arguments.positionals.count <= 1 else {
                 throw UsageError("push takes one FILE (or none, to read standard input); got \(arguments.positionals.count)")
@@ -37,7 +45,7 @@ enum PushCommand {
         if showProgress {
             FileHandle.standardError.write(Data("\n".utf8))
         }
-        print("pushed \(inputs.count) leads to \(context.keys.incoming)")
+        print("pushed \(counted(inputs.count, "lead")) to \(context.keys.incoming)")
     }
 
     static func read(_ path: String) throws -> Data {

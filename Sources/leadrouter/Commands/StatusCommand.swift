@@ -68,8 +68,8 @@ enum StatusView {
             if let cap = group.maxOpen { settings.append("max_open \(cap)") }
             if let gate = group.maxEmptyFields { settings.append("max_empty_fields \(gate)") }
             if let fallback = group.fallback { settings.append("fallback \(fallback)") }
-            var line = "group \(group.name) (\(settings.joined(separator: ", "))): \(group.members) managers, "
-            line += "\(group.members - group.skipped.count) eligible now, \(group.assignedRecently) recent assignments"
+            var line = "group \(group.name) (\(settings.joined(separator: ", "))): \(counted(group.members, "manager")), "
+            line += "\(group.members - group.skipped.count) eligible now, \(counted(group.assignedRecently, "recent assignment"))"
             lines.append(line)
             if !group.skipped.isEmpty {
                 let shown = group.skipped.prefix(6).map { "\($0.id) \($0.reason)" }.joined(separator: "; ")
