@@ -198,7 +198,7 @@ extension WorkerProcessSuites {
             #expect(worker.isRunning)
 
             // A clean stop gives the leads back, and a new worker assigns them.
-            #expect(worker.stop() == 0)
+            #expect(worker.stop() == 0, "worker log: \(worker.log())")
             try pool.startWorker()
             #expect(try pool.waitForAssignments(of: ["S1"], timeout: 10), "S1 assigned after its worker stopped")
             for worker in pool.workers where worker.isRunning {

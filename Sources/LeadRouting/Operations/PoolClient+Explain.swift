@@ -5,6 +5,10 @@ extension PoolClient {
     /// other candidates were skipped.
     public func explain(_ id: String) throws -> String {
         guard let record = try self.leadRecord(id) else {
+            // An invalid lead has no record, but its dead-letter entry may name it.
+            if let entry = try self.deadLetters(limit: 10_000).first(where: { $0.leadID == id }) {
+                throw PoolError("lead \(id) was rejected and is in the dead-letter list as \(entry.id): \(entry.reason)")
+            }
             throw PoolError("lead \(id) not found in pool \(self.keys.pool); check the id and --pool")
         }
         let status = record["status"] ?? "unknown"

@@ -25,10 +25,16 @@ enum DeadLetterCommand {
                 print("the dead-letter list of pool \(context.keys.pool) is empty")
                 return
             }
+            let idWidth = max(2, entries.map(\.id.count).max() ?? 2)
+            let leadWidth = max(7, entries.map { ($0.leadID ?? "-").count }.max() ?? 7)
+            func pad(_ text: String, _ width: Int) -> String {
+                text.padding(toLength: max(width, text.count), withPad: " ", startingAt: 0)
+            }
+            print("\(pad("id", idWidth))  \(pad("time", 20))  \(pad("lead id", leadWidth))  \(pad("bytes", 8))  reason")
             for entry in entries {
                 let when = Date(timeIntervalSince1970: Double(entry.atMillis) / 1000).formatted(Date.ISO8601FormatStyle())
                 // The raw input may hold personal data, so only its size is shown.
-                print("\(entry.id)  \(when)  lead \(entry.leadID ?? "-")  \(entry.raw.count) bytes  \(entry.reason)")
+                print("\(pad(entry.id, idWidth))  \(pad(when, 20))  \(pad(entry.leadID ?? "-", leadWidth))  \(pad(String(entry.raw.count), 8))  \(entry.reason)")
             }
         case "retry", "drop":
             let arguments = try Arguments(rest, command: "dlq \(action)", flags: ["--all"])

@@ -18,6 +18,10 @@ enum StatusCommand {
             if terminal {
                 print("\u{1B}[H\u{1B}[2J", terminator: "")
             }
+            if !arguments.has("--json") {
+                let now = Date().formatted(Date.ISO8601FormatStyle())
+                print("updated \(now), every \(interval) s; Ctrl-C to stop")
+            }
             try self.printOnce(client, json: arguments.has("--json"))
             if !terminal {
                 print("")

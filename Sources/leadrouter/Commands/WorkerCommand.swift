@@ -1,10 +1,32 @@
 import Dispatch
 import Foundation
+import Synchronization
 import LeadRouting
 import MetricsHTTP
 
+/// The last SIGINT or SIGTERM received (0 = none); written by the signal handler.
+private let receivedStopSignal = Atomic<Int32>(0)
+
 enum WorkerCommand {
+    static func installStopHandlers() {
+        for number in [SIGINT, SIGTERM] {
+            signal(number) { received in
+                receivedStopSignal.store(received, ordering: .relaxed)
+            }
+        }
+        var signals = sigset_t()
+        sigemptyset(&signals)
+        sigaddset(&signals, SIGINT)
+        sigaddset(&signals, SIGTERM)
+        pthread_sigmask(SIG_UNBLOCK, &signals, nil)
+    }
+
     static func run(_ tail: [String], _ context: Context) throws {
+        // A C signal handler only records the signal; a watcher thread below turns it into a
+        // stop request. It is installed, and the signals unblocked (a parent may start us with
+        // them blocked), before anything else, so a SIGTERM during start-up is not lost: the
+        // worker then stops right after it starts, with exit status 0.
+        Self.installStopHandlers()
         let arguments = try Arguments(tail, command: "worker", options: ["--concurrency", "--name", "--batch", "--metrics"])
         _ = try arguments.expect([], command: "worker")
         let defaultName = ProcessInfo.processInfo.hostName.split(separator: ".").first.map(String.init) ?? "worker"
@@ -22,21 +44,20 @@ enum WorkerCommand {
         }
         let worker = Worker(url: context.url, keys: context.keys, options: options, logger: logger)
 
-        // Signals arrive on a dispatch queue of their own; the worker's threads notice the stop
-        // request between leads, finish the batch in hand and exit.
-        signal(SIGINT, SIG_IGN)
-        signal(SIGTERM, SIG_IGN)
-        let queue = DispatchQueue(label: "leadrouter.signals")
-        let sources = [SIGINT, SIGTERM].map { number in
-            let source = DispatchSource.makeSignalSource(signal: number, queue: queue)
-            source.setEventHandler {
-                logger.info("stop requested; finishing the leads in hand", [(Logger.Key.worker, worker.id), ("signal", number == SIGINT ? "SIGINT" : "SIGTERM")])
-                worker.requestStop()
+        // The handler installed at the top of run() has recorded any signal so far; this thread
+        // turns it into a stop request.
+        let watcher = Thread {
+            while true {
+                let number = receivedStopSignal.load(ordering: .relaxed)
+                if number != 0 {
+                    logger.info("stop requested; finishing the leads in hand", [(Logger.Key.worker, worker.id), ("signal", number == SIGINT ? "SIGINT" : "SIGTERM")])
+                    worker.requestStop()
+                    return
+                }
+                Thread.sleep(forTimeInterval: 0.05)
             }
-            source.resume()
-            return source
         }
-        defer { sources.forEach { $0.cancel() } }
+        watcher.start()
 
         var server: HTTPServer?
         if let listen = arguments.value("--metrics") {
