@@ -96,13 +96,22 @@ struct PoolConfigTests {
     @Test("top-level options parsed")
     func topLevelOptions() throws {
         let config = try parseConfig(
-            #"{"placeholders":["Select","—"],"max_lead_bytes":1024,"events_maxlen":5000,"groups":{"default":{"method":"least_loaded"}}}"#
+            #"{"placeholders":["Select","—"],"max_lead_bytes":1024,"events_maxlen":5000,"closed_retention_days":7,"groups":{"default":{"method":"least_loaded"}}}"#
         )
         #expect(config.placeholders == ["Select", "—"])
         #expect(config.maxLeadBytes == 1024)
         #expect(config.eventsMaxLength == 5000)
+        #expect(config.closedRetentionDays == 7)
         #expect(config.routes == [PoolConfig.Route(match: [], group: "default")])
         #expect(config.groups["default"]?.method == .leastLoaded)
+    }
+
+    @Test("retention defaults to thirty days")
+    func retentionDefault() throws {
+        let config = try parseConfig(#"{"groups":{"default":{"method":"round_robin"}}}"#)
+        #expect(config.closedRetentionDays == 30)
+        let error = try #require(configError(#"{"closed_retention_days":-1,"groups":{"default":{"method":"round_robin"}}}"#))
+        #expect(error.path == "$.closed_retention_days")
     }
 
     @Test("fallback chain accepted")

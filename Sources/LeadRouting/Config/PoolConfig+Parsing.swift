@@ -11,7 +11,7 @@ public struct ConfigError: Error, CustomStringConvertible, Sendable, Equatable {
 }
 
 extension PoolConfig {
-    private static let topKeys: Set<String> = ["placeholders", "routes", "groups", "max_lead_bytes", "events_maxlen"]
+    private static let topKeys: Set<String> = ["placeholders", "routes", "groups", "max_lead_bytes", "events_maxlen", "closed_retention_days"]
     private static let groupKeys: Set<String> = [
         "method", "max_open", "max_empty_fields", "fallback", "manual_timeout_s", "claim_timeout_s",
         "max_claimed", "then", "rating", "min_share",
@@ -43,6 +43,9 @@ extension PoolConfig {
         }
         if let value = top["events_maxlen"] {
             config.eventsMaxLength = try Self.integer(value, path: "$.events_maxlen", range: 100...100_000_000)
+        }
+        if let value = top["closed_retention_days"] {
+            config.closedRetentionDays = try Self.integer(value, path: "$.closed_retention_days", range: 0...36_500)
         }
 
         guard let groupsValue = top["groups"] else {

@@ -69,6 +69,7 @@ public struct PoolConfig: Sendable, Equatable {
 
     public static let defaultGroup = "default"
     public static let defaultEventsMaxLength = 100_000
+    public static let defaultClosedRetentionDays = 30
 
     /// Values that mean "not filled in yet" (a form's "Select"); routing treats them as missing.
     public var placeholders: [String]
@@ -76,6 +77,9 @@ public struct PoolConfig: Sendable, Equatable {
     public var groups: [String: Group]
     public var maxLeadBytes: Int
     public var eventsMaxLength: Int
+    /// Days a closed lead's record is kept; 0 keeps it forever. The record is what makes a
+    /// re-pushed id a duplicate, so that guarantee lasts this long after the close.
+    public var closedRetentionDays: Int
 
     /// The behaviour of a pool without config: one group `default` holding every manager, with
     /// round robin.
@@ -84,7 +88,8 @@ public struct PoolConfig: Sendable, Equatable {
         routes: [Route(match: [], group: PoolConfig.defaultGroup)],
         groups: [PoolConfig.defaultGroup: Group(name: PoolConfig.defaultGroup, method: .roundRobin)],
         maxLeadBytes: LeadParser.defaultMaxBytes,
-        eventsMaxLength: PoolConfig.defaultEventsMaxLength
+        eventsMaxLength: PoolConfig.defaultEventsMaxLength,
+        closedRetentionDays: PoolConfig.defaultClosedRetentionDays
     )
 
     /// Fields any route matches on.

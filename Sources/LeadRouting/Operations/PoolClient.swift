@@ -28,9 +28,9 @@ public struct PoolClient {
 
     /// Runs a lifecycle script, which also needs the compiled groups and the events cap, and turns
     /// its `{ "error", message }` reply into a thrown `PoolError`.
-    func runLifecycle(_ script: RedisScript, _ arguments: [String]) throws -> [String] {
+    func runLifecycle(_ script: RedisScript, _ arguments: [String], extra: (PoolConfig) -> [String] = { _ in [] }) throws -> [String] {
         let loaded = try LoadedConfig.load(from: self.connection, keys: self.keys)
-        let reply = try self.run(script, [loaded.groupsJSON, String(loaded.config.eventsMaxLength)] + arguments)
+        let reply = try self.run(script, [loaded.groupsJSON, String(loaded.config.eventsMaxLength)] + arguments + extra(loaded.config))
         let items = (reply.elements ?? []).map { $0.text ?? "" }
         guard let first = items.first else {
             throw PoolError("unexpected reply from script \(script.name)")
@@ -80,7 +80,9 @@ public struct PoolClient {
 
     /// Closes a lead; returns "closed" or "already closed".
     public func close(lead: String) throws -> String {
-        let result = try self.runLifecycle(LifecycleScripts.close, [lead])
+        let result = try self.runLifecycle(LifecycleScripts.close, [lead]) { config in
+            [String(config.closedRetentionDays * 86_400)]
+        }
         return result.first ?? ""
     }
 

@@ -159,7 +159,8 @@ enum LifecycleScripts {
     )
 
     /// `close ID` (ARGV[4]): the deal is finished. The manager's open count drops by one (and the
-    /// claimed count, for a claimed lead). Closing a closed lead changes nothing.
+    /// claimed count, for a claimed lead). Closing a closed lead changes nothing. The record then
+    /// expires after ARGV[5] seconds (0 keeps it).
     static let close = RedisScript(
         name: "close",
         source: LuaPrelude.source + globals + #"""
@@ -186,6 +187,10 @@ enum LifecycleScripts {
             end
             unqueue(id)
             redis.call('HSET', lead, 'status', 'closed', 'closed_at', int(NOW))
+            local retention = tonumber(ARGV[5]) or 0
+            if retention > 0 then
+              redis.call('EXPIRE', lead, retention)
+            end
             event('closed', { 'lead', id, 'manager', m or '', 'group', f[4] or '' })
             wake()
             return { 'ok', 'closed' }
