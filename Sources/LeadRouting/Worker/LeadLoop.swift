@@ -2,8 +2,8 @@ import Foundation
 import RedisClient
 
 /// One thread of a worker: takes leads from the incoming list and commits their assignments,
-/// with its own Redis connection. Reconnects with capped, jittered backoff and logs one line
-/// when Redis goes away and one when it is back.
+/// with its own Redis connection and in-flight list. Reconnects with capped, jittered backoff
+/// and logs one line when Redis goes away and one when it is back.
 struct LeadLoop {
     let worker: Worker
     let index: Int
@@ -19,8 +19,8 @@ struct LeadLoop {
         var backoff = Backoff()
         var outage: RedisError?
         var repeatedErrors = 0
-        // Leads taken into the in-flight list but not yet committed; kept across reconnects so
-        // the commit is retried (it is idempotent: see AssignScript).
+        // Leads taken into the in-flight list but not yet committed. After a reconnect they are
+        // reread from the list, and the commit is retried (it is idempotent: see AssignScript).
         var inHand: [[UInt8]] = []
         var takenAt: Int64 = 0
 
