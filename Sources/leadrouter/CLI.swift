@@ -2,7 +2,7 @@ import Foundation
 import LeadRouting
 import RedisClient
 
-/// Where a command runs: the Redis URL and the pool, from global options or the environment.
+/// The target of a command: the Redis URL and the pool, from global options or the environment.
 struct Context {
     let url: RedisURL
     /// The URL as given, for child processes (`bench` starts workers); the password, when it

@@ -12,9 +12,9 @@ import RedisClient
 public enum Producer {
     public struct Input {
         public var raw: [UInt8]
-        /// Where it came from ("line 12", "row 40"), for warnings.
+        /// The origin in the input ("line 12", "row 40"), for warnings.
         public var origin: String
-        /// Why the worker will dead-letter it, when that is already clear here.
+        /// The reason the worker will dead-letter it, when that is already clear here.
         public var problem: String?
     }
 
