@@ -34,6 +34,25 @@ private func rejection(_ result: Result<Lead, LeadRejection>) -> LeadRejection? 
 struct LeadParserTests {
     // MARK: - Valid leads
 
+    @Test("trailing comma rejected")
+    func trailingCommaRejected() {
+        for text in [#"{"id":"t1",}"#, #"{"id":"t2","tags":["a",]}"#, "{\"id\":\"t3\" ,\n}"] {
+            let reason = rejection(parse(text))?.reason ?? ""
+            #expect(reason.contains("trailing comma"), "\(text): \(reason)")
+        }
+        // A comma inside a string is data.
+        #expect(accepted(parse(#"{"id":"t4","note":"a,}"}"#)) != nil)
+    }
+
+    @Test("out of range date rejected")
+    func outOfRangeDateRejected() {
+        for value in ["2024-01-15T25:00:00Z", "2024-02-30T00:00:00Z", "2023-02-29T00:00:00Z", "2024-01-15T23:60:00Z", "2024-00-10T00:00:00Z"] {
+            let reason = rejection(parse(#"{"id":"d1","created_at":"\#(value)"}"#))?.reason ?? ""
+            #expect(reason.contains("is not an RFC 3339 timestamp"), "\(value): \(reason)")
+        }
+        #expect(accepted(parse(#"{"id":"d2","created_at":"2024-02-29T23:59:60Z"}"#)) != nil)
+    }
+
     @Test("lead with id")
     func leadWithID() throws {
         let lead = try #require(accepted(parse(#"{"id":"crm-10342","specialization":"Finance Management","source":"Google"}"#)))

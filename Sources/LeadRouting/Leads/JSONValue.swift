@@ -57,6 +57,41 @@ public enum JSONValue: Sendable, Equatable, Decodable {
         }
     }
 
+    /// True when a `,` stands right before a `}` or `]` outside strings. JSON forbids this, but
+    /// Foundation's parser (Swift 6.3 on Linux) accepts it, so leads are checked here.
+    static func hasTrailingComma(_ bytes: [UInt8]) -> Bool {
+        var inString = false
+        var escaped = false
+        var previous: UInt8 = 0
+        for byte in bytes {
+            if inString {
+                if escaped {
+                    escaped = false
+                } else if byte == UInt8(ascii: "\\") {
+                    escaped = true
+                } else if byte == UInt8(ascii: "\"") {
+                    inString = false
+                    previous = byte
+                }
+                continue
+            }
+            switch byte {
+            case 0x20, 0x09, 0x0A, 0x0D:
+                continue
+            case UInt8(ascii: "\""):
+                inString = true
+            case UInt8(ascii: "}"), UInt8(ascii: "]"):
+                if previous == UInt8(ascii: ",") {
+                    return true
+                }
+            default:
+                break
+            }
+            previous = byte
+        }
+        return false
+    }
+
     /// Nesting depth of raw JSON bytes, counted outside strings, with an early stop past `limit`.
     /// Checked before parsing so that a hostile lead cannot exhaust the parser's stack.
     static func nestingDepth(of bytes: [UInt8], limit: Int) -> Int {

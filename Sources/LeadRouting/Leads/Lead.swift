@@ -50,6 +50,10 @@ public struct LeadParser: Sendable {
             return .failure(LeadRejection(reason: "lead JSON is nested deeper than \(Self.maxDepth) levels; flatten the payload", leadID: nil))
         }
 
+        guard !JSONValue.hasTrailingComma(raw) else {
+            return .failure(LeadRejection(reason: "lead is not valid JSON (a comma before } or ]); remove the trailing comma", leadID: nil))
+        }
+
         let value: JSONValue
         do {
             value = try JSONDecoder().decode(JSONValue.self, from: Data(raw))
@@ -117,10 +121,37 @@ public struct LeadParser: Sendable {
     }
 
     static func parseRFC3339(_ text: String) -> Date? {
+        // Foundation rolls out-of-range fields over (25:00 becomes 01:00 the next day), so the
+        // fields are checked first.
+        guard Self.hasValidDateFields(text) else { return nil }
         if let date = try? Date.ISO8601FormatStyle().parse(text) {
             return date
         }
         return try? Date.ISO8601FormatStyle(includingFractionalSeconds: true).parse(text)
+    }
+
+    /// Checks the `YYYY-MM-DDTHH:MM:SS` prefix: month 1-12, a day that exists in that month,
+    /// hour 0-23, minute 0-59, second 0-60 (a leap second).
+    static func hasValidDateFields(_ text: String) -> Bool {
+        let digits = Array(text.utf8.prefix(19))
+        guard digits.count == 19 else { return false }
+        func number(_ range: Range<Int>) -> Int? {
+            var value = 0
+            for byte in digits[range] {
+                guard byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9") else { return nil }
+                value = value * 10 + Int(byte - UInt8(ascii: "0"))
+            }
+            return value
+        }
+        guard let year = number(0..<4), let month = number(5..<7), let day = number(8..<10),
+            let hour = number(11..<13), let minute = number(14..<16), let second = number(17..<19),
+            (1...12).contains(month), hour <= 23, minute <= 59, second <= 60
+        else {
+            return false
+        }
+        let leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0
+        let monthDays = [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31]
+        return (1...monthDays[month - 1]).contains(day)
     }
 
     private static func describe(_ error: Error) -> String {

@@ -68,18 +68,28 @@ extension PoolClient {
             """#
     )
 
+    /// The stored entry's fields. Decoded with JSONDecoder, because JSONSerialization on Linux
+    /// drops a leading U+FEFF from strings and the raw input must come back byte for byte.
+    private struct StoredEntry: Decodable {
+        var id: String?
+        var reason: String?
+        var lead_id: String?
+        var at: Double?
+        var raw: String?
+        var raw_base64: String?
+    }
+
     static func decodeDeadLetter(_ stored: [UInt8]) -> DeadLetter? {
-        guard let object = try? JSONSerialization.jsonObject(with: Data(stored)) as? [String: Any] else { return nil }
+        guard let entry = try? JSONDecoder().decode(StoredEntry.self, from: Data(stored)) else { return nil }
         var raw: [UInt8] = []
-        if let text = object["raw"] as? String {
+        if let text = entry.raw {
             raw = Array(text.utf8)
-        } else if let encoded = object["raw_base64"] as? String, let data = Data(base64Encoded: encoded) {
+        } else if let encoded = entry.raw_base64, let data = Data(base64Encoded: encoded) {
             raw = Array(data)
         }
         return DeadLetter(
-            id: object["id"] as? String ?? "", reason: object["reason"] as? String ?? "",
-            leadID: object["lead_id"] as? String, atMillis: (object["at"] as? NSNumber)?.int64Value ?? 0,
-            raw: raw, stored: stored
+            id: entry.id ?? "", reason: entry.reason ?? "", leadID: entry.lead_id,
+            atMillis: Int64(entry.at ?? 0), raw: raw, stored: stored
         )
     }
 }

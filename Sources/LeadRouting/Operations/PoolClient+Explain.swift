@@ -1,7 +1,7 @@
 import Foundation
 
 extension PoolClient {
-    /// The lead's record and trace as text for a person: where it is, who got it and why the
+    /// Renders the lead's record and trace as text for a person: where it is, who got it and why the
     /// other candidates were skipped.
     public func explain(_ id: String) throws -> String {
         guard let record = try self.leadRecord(id) else {

@@ -58,7 +58,7 @@ public struct PoolClient {
         return config
     }
 
-    /// The stored config document, or nil when the pool has none.
+    /// Returns the stored config document, or nil when the pool has none.
     public func configDocument() throws -> String? {
         try self.connection.command(["GET", self.keys.config]).text
     }
@@ -86,7 +86,7 @@ public struct PoolClient {
         return result.first ?? ""
     }
 
-    /// The lead record, field by field, or nil when it does not exist.
+    /// Returns the lead record, field by field, or nil when it does not exist.
     public func leadRecord(_ id: String) throws -> [String: String]? {
         let reply = try self.connection.command(["HGETALL", self.keys.lead(id)])
         let map = reply.fieldMap.compactMapValues(\.text)

@@ -36,7 +36,7 @@ public struct PoolStatus: Sendable {
         return self.recentSpeeds[min(max(rank, 0), self.recentSpeeds.count - 1)]
     }
 
-    /// The same snapshot as one JSON object, for scripts (`status --json`).
+    /// Returns the same snapshot as one JSON object, for scripts (`status --json`).
     public func jsonObject() -> [String: Any] {
         let managers: [[String: Any]] = self.managers.map { manager in
             var object: [String: Any] = [

@@ -88,7 +88,7 @@ enum LifecycleScripts {
 
     /// `claim MANAGER [ID]` (ARGV[4], ARGV[5] or ""): the manager takes the named open lead, or
     /// the oldest open lead of a group they belong to. Two managers claiming one lead: the script
-    /// runs one at a time, so the second finds it assigned and is told who won.
+    /// runs one at a time, so the second finds it assigned and gets an error naming the winner.
     static let claim = RedisScript(
         name: "claim",
         source: LuaPrelude.source + globals + #"""

@@ -89,7 +89,7 @@ struct LeadLoop {
         connection?.close()
     }
 
-    /// The leads in this thread's in-flight list, oldest first (the list is pushed on the left).
+    /// Reads the leads in this thread's in-flight list, oldest first (the list is pushed on the left).
     private func leadsInFlight(_ redis: RedisConnection) throws -> [[UInt8]] {
         let reply = try redis.command(["LRANGE", self.inFlightKey, "0", "-1"])
         return (reply.elements ?? []).compactMap(\.bytes).reversed()

@@ -142,7 +142,7 @@ public final class Worker: Sendable {
         ])
     }
 
-    /// Checks the path a lead takes: Redis answers, the assignment script is in its cache and
+    /// Checks the path a lead takes: Redis replies, the assignment script is in its cache and
     /// this worker's heartbeat is alive. Returns nil when healthy, or what is wrong.
     public func healthProblem() -> String? {
         guard !self.isStopping else { return "worker is stopping" }
