@@ -57,9 +57,21 @@ public enum JSONValue: Sendable, Equatable, Decodable {
         }
     }
 
-    /// True when a `,` stands right before a `}` or `]` outside strings. JSON forbids this, but
-    /// Foundation's parser (Swift 6.3 on Linux) accepts it, so leads are checked here.
-    static func hasTrailingComma(_ bytes: [UInt8]) -> Bool {
+    /// What a scan of raw JSON bytes finds outside strings, before the bytes are parsed.
+    struct Structure {
+        /// Deepest nesting of objects and arrays; the scan stops once it passes the limit, so a
+        /// hostile lead cannot exhaust the parser's stack.
+        var deepest = 0
+        /// A `,` right before `}` or `]`. JSON forbids it, but Foundation's parser (Swift 6.3 on
+        /// Linux) accepts it, so leads are checked here.
+        var trailingComma = false
+    }
+
+    /// Scans raw JSON bytes once for nesting depth (stopping past `depthLimit`) and trailing
+    /// commas, skipping the contents of strings.
+    static func structure(of bytes: [UInt8], depthLimit: Int) -> Structure {
+        var result = Structure()
+        var depth = 0
         var inString = false
         var escaped = false
         var previous: UInt8 = 0
@@ -80,51 +92,22 @@ public enum JSONValue: Sendable, Equatable, Decodable {
                 continue
             case UInt8(ascii: "\""):
                 inString = true
+            case UInt8(ascii: "{"), UInt8(ascii: "["):
+                depth += 1
+                result.deepest = max(result.deepest, depth)
+                if result.deepest > depthLimit {
+                    return result
+                }
             case UInt8(ascii: "}"), UInt8(ascii: "]"):
+                depth -= 1
                 if previous == UInt8(ascii: ",") {
-                    return true
+                    result.trailingComma = true
                 }
             default:
                 break
             }
             previous = byte
         }
-        return false
-    }
-
-    /// Nesting depth of raw JSON bytes, counted outside strings, with an early stop past `limit`.
-    /// Checked before parsing so that a hostile lead cannot exhaust the parser's stack.
-    static func nestingDepth(of bytes: [UInt8], limit: Int) -> Int {
-        var depth = 0
-        var deepest = 0
-        var inString = false
-        var escaped = false
-        for byte in bytes {
-            if inString {
-                if escaped {
-                    escaped = false
-                } else if byte == UInt8(ascii: "\\") {
-                    escaped = true
-                } else if byte == UInt8(ascii: "\"") {
-                    inString = false
-                }
-                continue
-            }
-            switch byte {
-            case UInt8(ascii: "\""):
-                inString = true
-            case UInt8(ascii: "{"), UInt8(ascii: "["):
-                depth += 1
-                deepest = max(deepest, depth)
-                if deepest > limit {
-                    return deepest
-                }
-            case UInt8(ascii: "}"), UInt8(ascii: "]"):
-                depth -= 1
-            default:
-                break
-            }
-        }
-        return deepest
+        return result
     }
 }

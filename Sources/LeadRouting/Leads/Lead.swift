@@ -45,12 +45,12 @@ public struct LeadParser: Sendable {
         guard String(validating: raw, as: UTF8.self) != nil else {
             return .failure(LeadRejection(reason: "lead is not valid UTF-8; encode the JSON as UTF-8", leadID: nil))
         }
-        let depth = JSONValue.nestingDepth(of: raw, limit: Self.maxDepth)
-        guard depth <= Self.maxDepth else {
+        let structure = JSONValue.structure(of: raw, depthLimit: Self.maxDepth)
+        guard structure.deepest <= Self.maxDepth else {
             return .failure(LeadRejection(reason: "lead JSON is nested deeper than \(Self.maxDepth) levels; flatten the payload", leadID: nil))
         }
 
-        guard !JSONValue.hasTrailingComma(raw) else {
+        guard !structure.trailingComma else {
             return .failure(LeadRejection(reason: "lead is not valid JSON (a comma before } or ]); remove the trailing comma", leadID: nil))
         }
 
