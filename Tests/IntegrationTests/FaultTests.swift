@@ -428,8 +428,8 @@ extension WorkerProcessSuites {
             let wrongPassword = "wrong-\(token)"
             let wrongFromEnvironment = try run("leadrouter-ops", ["status"], password: wrongPassword)
             let wrongInURL = try runLeadrouter(url: "redis://leadrouter-ops:\(wrongPassword)@127.0.0.1:\(redis.port)", pool: pool.name, ["status"])
-            let wrongWorker = try FaultWorker(url: redis.url(user: "leadrouter-worker"), pool: pool.name, name: "wrong",
-                                              environment: ["LEADROUTER_REDIS_PASSWORD": wrongPassword, "LEADROUTER_LOG_LEVEL": "debug"])
+            let wrongWorker = try WorkerProcess(redisURL: redis.url(user: "leadrouter-worker"), pool: pool.name, name: "wrong",
+                                                environment: ["LEADROUTER_REDIS_PASSWORD": wrongPassword, "LEADROUTER_LOG_LEVEL": "debug"])
             _ = pool.waitUntil(timeout: 10) { !wrongWorker.isRunning }
             let wrongWorkerLog = wrongWorker.log()
             for (label, result) in [("password from the environment", wrongFromEnvironment), ("password in the URL", wrongInURL)] {

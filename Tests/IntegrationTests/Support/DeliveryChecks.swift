@@ -57,7 +57,7 @@ struct DeliveryReport: CustomStringConvertible {
     }
 }
 
-extension TestPool {
+extension PoolFixture {
     /// LPUSHes leads given as raw bytes, which need not be valid UTF-8.
     func pushRaw(_ leads: [[UInt8]]) throws {
         for lead in leads {
@@ -241,27 +241,42 @@ struct CLIResult {
 /// `timeout` seconds, so a command that wrongly starts a worker cannot hang the test run.
 /// `arguments` follow `--redis`, and no `--pool` is added.
 func runLeadrouter(_ arguments: [String], environment: [String: String] = [:], timeout: Double = 20) throws -> CLIResult {
+    var fullEnvironment = ProcessInfo.processInfo.environment
+    fullEnvironment.removeValue(forKey: "LEADROUTER_POOL")
+    fullEnvironment.merge(environment) { _, new in new }
+    return try runLeadrouterProcess(["--redis", TestRedis.urlText] + arguments, environment: fullEnvironment, stdin: nil, timeout: timeout)
+}
+
+/// Runs `leadrouter` with exactly `arguments` and `environment`, and kills it after `timeout`
+/// seconds. With `stdin` nil its standard input is /dev/null.
+func runLeadrouterProcess(_ arguments: [String], environment: [String: String], stdin: String?, timeout: Double) throws -> CLIResult {
     let directory = FileManager.default.temporaryDirectory
     let token = String(UInt32.random(in: 0...UInt32.max), radix: 36)
     let outURL = directory.appendingPathComponent("lr-cli-\(token).out")
     let errURL = directory.appendingPathComponent("lr-cli-\(token).err")
+    let inURL = directory.appendingPathComponent("lr-cli-\(token).in")
     FileManager.default.createFile(atPath: outURL.path, contents: nil)
     FileManager.default.createFile(atPath: errURL.path, contents: nil)
+    if let stdin {
+        FileManager.default.createFile(atPath: inURL.path, contents: Data(stdin.utf8))
+    }
     defer {
-        try? FileManager.default.removeItem(at: outURL)
-        try? FileManager.default.removeItem(at: errURL)
+        for url in [outURL, errURL, inURL] {
+            try? FileManager.default.removeItem(at: url)
+        }
     }
 
     let process = Process()
     process.executableURL = URL(fileURLWithPath: LeadrouterBinary.path)
-    process.arguments = ["--redis", TestRedis.urlText] + arguments
-    var env = ProcessInfo.processInfo.environment
-    env.removeValue(forKey: "LEADROUTER_POOL")
-    env.merge(environment) { _, new in new }
-    process.environment = env
+    process.arguments = arguments
+    process.environment = environment
     process.standardOutput = try FileHandle(forWritingTo: outURL)
     process.standardError = try FileHandle(forWritingTo: errURL)
-    process.standardInput = FileHandle.nullDevice
+    if stdin == nil {
+        process.standardInput = FileHandle.nullDevice
+    } else {
+        process.standardInput = try FileHandle(forReadingFrom: inURL)
+    }
     try process.run()
 
     let deadline = Date().addingTimeInterval(timeout)

@@ -176,107 +176,21 @@ struct PrivateRedisError: Error, CustomStringConvertible {
     }
 }
 
-/// A `leadrouter worker` child process against any Redis URL and with its own environment
-/// (`WorkerProcess` always uses `REDIS_URL` and the test's environment). Its standard output and
-/// error go to a temporary file, read by `log()`.
-final class FaultWorker {
-    let name: String
-    let process = Process()
-    let logURL: URL
-
-    init(url: String, pool: String, name: String, concurrency: Int = 1, environment: [String: String] = [:], extraArguments: [String] = []) throws {
-        self.name = name
-        self.logURL = FileManager.default.temporaryDirectory.appendingPathComponent("lr-fault-\(pool)-\(name)-\(UInt32.random(in: 0...UInt32.max)).log")
-        FileManager.default.createFile(atPath: self.logURL.path, contents: nil)
-        let log = try FileHandle(forWritingTo: self.logURL)
-        self.process.executableURL = URL(fileURLWithPath: LeadrouterBinary.path)
-        self.process.arguments = ["--redis", url, "--pool", pool, "worker", "--name", name, "--concurrency", String(concurrency)] + extraArguments
-        var env = ProcessInfo.processInfo.environment
-        env.removeValue(forKey: "LEADROUTER_REDIS_PASSWORD")
-        env.merge(environment) { _, new in new }
-        self.process.environment = env
-        self.process.standardOutput = log
-        self.process.standardError = log
-        self.process.standardInput = FileHandle.nullDevice
-        try self.process.run()
-    }
-
-    deinit {
-        self.kill()
-        try? FileManager.default.removeItem(at: self.logURL)
-    }
-
-    var pid: Int32 { self.process.processIdentifier }
-
-    var isRunning: Bool { self.process.isRunning }
-
-    func signal(_ number: Int32) {
-        if self.process.isRunning {
-            Glibc.kill(self.pid, number)
-        }
-    }
-
-    /// Sends SIGTERM and waits up to `timeout` seconds. Returns the exit status, or nil when the
-    /// worker did not exit in time and was killed.
-    func stop(timeout: Double = 10) -> Int32? {
-        self.signal(SIGTERM)
-        let deadline = Date().addingTimeInterval(timeout)
-        while self.process.isRunning && Date() < deadline {
-            Thread.sleep(forTimeInterval: 0.05)
-        }
-        if self.process.isRunning {
-            self.kill()
-            return nil
-        }
-        return self.process.terminationStatus
-    }
-
-    func kill() {
-        if self.process.isRunning {
-            Glibc.kill(self.pid, SIGKILL)
-            self.process.waitUntilExit()
-        }
-    }
-
-    func log() -> String {
-        (try? String(contentsOf: self.logURL, encoding: .utf8)) ?? ""
-    }
-
-    /// Counts the log lines whose message (the text after `leadrouter.worker: `) starts with
-    /// `message`.
-    func logLines(startingWith message: String) -> Int {
-        self.log().split(separator: "\n").filter { $0.contains("leadrouter.worker: " + message) }.count
-    }
-
-    /// Reads the user plus system CPU time of the process so far, in seconds, from
-    /// `/proc/PID/stat`.
-    func cpuSeconds() -> Double? {
-        guard let stat = try? String(contentsOfFile: "/proc/\(self.pid)/stat", encoding: .utf8),
-            let commandEnd = stat.lastIndex(of: ")")
-        else { return nil }
-        // The fields after the command name start at field 3 (state). Fields 14 and 15 are
-        // utime and stime, in clock ticks.
-        let fields = stat[stat.index(after: commandEnd)...].split(separator: " ")
-        guard fields.count > 12, let user = Double(fields[11]), let system = Double(fields[12]) else { return nil }
-        return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
-    }
-}
-
 /// A pool of one test on any Redis server: the shared `REDIS_URL` one or a `PrivateRedis`.
 /// Like `TestPool`, with reads that retry while the server restarts.
-final class FaultPool {
+final class FaultPool: PoolFixture {
     let name: String
     let keys: PoolKeys
     let url: String
     let redis: RedisConnection
     let client: PoolClient
-    private(set) var workers: [FaultWorker] = []
+    let waitsThroughLostConnections = true
+    private(set) var workers: [WorkerProcess] = []
     private var workerCount = 0
 
     /// Opens a pool on `url`. The test's own connection authenticates with `user` and `password`.
     init(_ label: String, url: String, user: String? = nil, password: String? = nil) throws {
-        let suffix = String(UInt32.random(in: 0...UInt32.max), radix: 36)
-        self.name = "t-\(label)-\(suffix)"
+        self.name = Self.uniqueName(label)
         self.keys = try PoolKeys(pool: self.name)
         self.url = url
         var parsed = try RedisURL(parsing: url)
@@ -287,178 +201,36 @@ final class FaultPool {
     }
 
     deinit {
-        for worker in self.workers {
-            worker.kill()
-        }
-        self.removeKeys()
-    }
-
-    /// Deletes every key of the pool, when the server still runs.
-    func removeKeys() {
-        guard let keys = try? self.scanKeys("*"), !keys.isEmpty else { return }
-        _ = try? self.redis.command(["DEL"] + keys)
+        self.killWorkersAndRemoveKeys()
     }
 
     /// Starts one worker process, named w0, w1, … unless `name` is given.
     @discardableResult
-    func startWorker(name: String? = nil, concurrency: Int = 1, url: String? = nil, environment: [String: String] = [:], extraArguments: [String] = []) throws -> FaultWorker {
+    func startWorker(name: String? = nil, concurrency: Int = 1, url: String? = nil, environment: [String: String] = [:], extraArguments: [String] = []) throws -> WorkerProcess {
         let workerName = name ?? "w\(self.workerCount)"
         self.workerCount += 1
-        let worker = try FaultWorker(url: url ?? self.url, pool: self.name, name: workerName, concurrency: concurrency, environment: environment, extraArguments: extraArguments)
+        let worker = try WorkerProcess(redisURL: url ?? self.url, pool: self.name, name: workerName, concurrency: concurrency, environment: environment, extraArguments: extraArguments)
         self.workers.append(worker)
         return worker
     }
 
     @discardableResult
-    func startWorkers(_ count: Int, concurrency: Int = 1, extraArguments: [String] = []) throws -> [FaultWorker] {
+    func startWorkers(_ count: Int, concurrency: Int = 1, extraArguments: [String] = []) throws -> [WorkerProcess] {
         try (0..<count).map { _ in try self.startWorker(concurrency: concurrency, extraArguments: extraArguments) }
-    }
-
-    func addManagers(_ ids: [String], groups: [String] = [], maxOpen: Int? = nil) throws {
-        for id in ids {
-            _ = try self.client.addManager(id, groups: groups, maxOpen: maxOpen)
-        }
-    }
-
-    func setConfig(_ json: String) throws {
-        _ = try self.client.setConfig(Data(json.utf8))
-    }
-
-    /// LPUSHes raw leads as a producer would, 500 to a pipeline.
-    func push(_ leads: [String]) throws {
-        var index = 0
-        while index < leads.count {
-            let chunk = leads[index..<min(index + 500, leads.count)]
-            let replies = try self.redis.pipeline(chunk.map { [Array("LPUSH".utf8), Array(self.keys.incoming.utf8), Array($0.utf8)] })
-            for reply in replies {
-                if case .error(let message) = reply {
-                    throw RedisError(.server, message, command: "LPUSH")
-                }
-            }
-            index += 500
-        }
-    }
-
-    /// Polls `condition` every 50 ms until it is true or `timeout` seconds pass. A lost
-    /// connection counts as "not yet", so the poll goes on while the server restarts.
-    func waitUntil(timeout: Double = 20, _ condition: () throws -> Bool) rethrows -> Bool {
-        let deadline = Date().addingTimeInterval(timeout)
-        while Date() < deadline {
-            do {
-                if try condition() {
-                    return true
-                }
-            } catch let error as RedisError where error.needsReconnect {
-                // The next command reconnects.
-            }
-            Thread.sleep(forTimeInterval: 0.05)
-        }
-        return try condition()
-    }
-
-    /// Key names of the pool matching `pattern`, a SCAN glob after the `lr:{P}:` prefix.
-    func scanKeys(_ pattern: String) throws -> [String] {
-        var found: [String] = []
-        var cursor = "0"
-        repeat {
-            let reply = try self.redis.command(["SCAN", cursor, "MATCH", self.keys.prefix + pattern, "COUNT", "1000"])
-            guard let parts = reply.elements, parts.count == 2 else { break }
-            cursor = parts[0].text ?? "0"
-            found += (parts[1].elements ?? []).compactMap(\.text)
-        } while cursor != "0"
-        return found
-    }
-
-    func incomingLength() throws -> Int {
-        Int(try self.redis.command(["LLEN", self.keys.incoming]).integer ?? 0)
-    }
-
-    /// Lengths of every in-flight list, found by SCAN, so lists of deregistered workers count too.
-    func inFlightLengths() throws -> [String: Int] {
-        var lengths: [String: Int] = [:]
-        for key in try self.scanKeys("processing:*") {
-            lengths[key] = Int(try self.redis.command(["LLEN", key]).integer ?? 0)
-        }
-        return lengths
     }
 
     func inFlightTotal() throws -> Int {
         try self.inFlightLengths().values.reduce(0, +)
     }
 
-    func inFlightLength(ofWorker id: String) throws -> Int {
-        Int(try self.redis.command(["LLEN", self.keys.processing(id)]).integer ?? 0)
-    }
-
-    func nothingPending() throws -> Bool {
-        try self.incomingLength() == 0 && self.inFlightTotal() == 0
-    }
-
-    /// Status and manager of every lead record of the pool, by lead id.
-    func leadSummaries() throws -> [String: LeadSummary] {
-        var summaries: [String: LeadSummary] = [:]
-        let keys = try self.scanKeys("lead:*")
-        var index = 0
-        while index < keys.count {
-            let chunk = Array(keys[index..<min(index + 500, keys.count)])
-            let replies = try self.redis.pipeline(chunk.map {
-                [Array("HMGET".utf8), Array($0.utf8), Array("status".utf8), Array("manager".utf8)]
-            })
-            for (key, reply) in zip(chunk, replies) {
-                let fields = (reply.elements ?? []).map { $0.text ?? "" }
-                let id = String(key.dropFirst(self.keys.prefix.count + "lead:".count))
-                summaries[id] = LeadSummary(status: fields.first ?? "", manager: fields.count > 1 ? fields[1] : "")
-            }
-            index += 500
-        }
-        return summaries
-    }
-
     func assignedIDs() throws -> Set<String> {
         Set(try self.leadSummaries().filter { $0.value.status == "assigned" }.keys)
-    }
-
-    /// Managers named by the `assigned` events of each lead id, in stream order.
-    func assignedEvents() throws -> [String: [String]] {
-        var managers: [String: [String]] = [:]
-        let reply = try self.redis.command(["XRANGE", self.keys.events, "-", "+"])
-        for entry in reply.elements ?? [] {
-            guard let parts = entry.elements, parts.count == 2 else { continue }
-            let fields = parts[1].fieldMap.compactMapValues(\.text)
-            if fields["type"] == "assigned" {
-                managers[fields["lead"] ?? "", default: []].append(fields["manager"] ?? "")
-            }
-        }
-        return managers
-    }
-
-    func deliveryReport(expectedIDs: Set<String>, pushed: Int) throws -> DeliveryReport {
-        var assigned: [String: String] = [:]
-        for (id, summary) in try self.leadSummaries() where summary.status == "assigned" {
-            assigned[id] = summary.manager
-        }
-        return DeliveryReport(pushed: pushed, expectedIDs: expectedIDs, assigned: assigned, assignedEvents: try self.assignedEvents())
-    }
-
-    /// Waits until nothing is pending and every expected id has an assigned lead record.
-    func waitForAssignments(of expectedIDs: Set<String>, timeout: Double = 30) throws -> Bool {
-        try self.waitUntil(timeout: timeout) {
-            guard try self.nothingPending() else { return false }
-            return try expectedIDs.isSubset(of: self.assignedIDs())
-        }
-    }
-
-    /// Entries of `lr:{P}:dead`, oldest first, decoded from JSON.
-    func deadLetters() throws -> [[String: Any]] {
-        let reply = try self.redis.command(["LRANGE", self.keys.dead, "0", "-1"])
-        let entries = (reply.elements ?? []).compactMap(\.bytes).reversed()
-        return entries.compactMap { try? JSONSerialization.jsonObject(with: Data($0)) as? [String: Any] }
     }
 
     /// Sum of the `open` counters of `managers`.
     func openTotal(_ managers: [String]) throws -> Int {
         try managers.reduce(0) { total, manager in
-            total + Int(try self.redis.command(["HGET", self.keys.manager(manager), "open"]).integer ?? 0)
+            total + (try self.openCount(manager))
         }
     }
 
@@ -468,49 +240,9 @@ final class FaultPool {
         try self.openTotal(managers) - self.assignedIDs().count
     }
 
-    func registeredWorkers() throws -> [String] {
-        (try self.redis.command(["HKEYS", self.keys.workers]).elements ?? []).compactMap(\.text)
-    }
-
-    /// Waits for a worker process to register and returns its worker id (`NAME-PID-SUFFIX`).
-    func workerID(of worker: FaultWorker, timeout: Double = 10) throws -> String? {
-        var found: String?
-        _ = try self.waitUntil(timeout: timeout) {
-            found = try self.registeredWorkers().first { $0.contains("-\(worker.pid)-") }
-            return found != nil
-        }
-        return found
-    }
-
     /// Returns the started worker whose process id is part of worker id `id`.
-    func worker(withID id: String) -> FaultWorker? {
+    func worker(withID id: String) -> WorkerProcess? {
         self.workers.first { id.contains("-\($0.pid)-") }
-    }
-
-    /// Stops `worker` with SIGSTOP at a moment when its in-flight list contains at least
-    /// `minimum` leads, and returns how many (0 when no attempt caught it, all workers then
-    /// running). Works like `TestPool.pauseHoldingLeads`: the `others` pause meanwhile, well under
-    /// the 5 s heartbeat, so the backlog `refill` pushes stays for `worker`.
-    func pauseHoldingLeads(_ worker: FaultWorker, id: String, others: [FaultWorker], minimum: Int = 1, attempts: Int = 20, refill: () throws -> Void) throws -> Int {
-        for _ in 0..<attempts {
-            others.forEach { $0.signal(SIGSTOP) }
-            try refill()
-            let deadline = Date().addingTimeInterval(1)
-            while try self.inFlightLength(ofWorker: id) < minimum, Date() < deadline {
-                Thread.sleep(forTimeInterval: 0.002)
-            }
-            worker.signal(SIGSTOP)
-            // A commit sent just before the stop still runs in Redis.
-            Thread.sleep(forTimeInterval: 0.1)
-            let held = try self.inFlightLength(ofWorker: id)
-            others.forEach { $0.signal(SIGCONT) }
-            if held > 0 {
-                return held
-            }
-            worker.signal(SIGCONT)
-            Thread.sleep(forTimeInterval: 0.05)
-        }
-        return 0
     }
 }
 
@@ -671,48 +403,12 @@ extension FaultPool {
 /// seconds. `LEADROUTER_POOL` and `LEADROUTER_REDIS_PASSWORD` are not inherited from the test's
 /// environment, and `environment` adds variables.
 func runLeadrouter(url: String, pool: String?, _ arguments: [String], environment: [String: String] = [:], stdin: String? = nil, timeout: Double = 20) throws -> CLIResult {
-    let directory = FileManager.default.temporaryDirectory
-    let token = String(UInt32.random(in: 0...UInt32.max), radix: 36)
-    let outURL = directory.appendingPathComponent("lr-fault-cli-\(token).out")
-    let errURL = directory.appendingPathComponent("lr-fault-cli-\(token).err")
-    let inURL = directory.appendingPathComponent("lr-fault-cli-\(token).in")
-    FileManager.default.createFile(atPath: outURL.path, contents: nil)
-    FileManager.default.createFile(atPath: errURL.path, contents: nil)
-    FileManager.default.createFile(atPath: inURL.path, contents: Data((stdin ?? "").utf8))
-    defer {
-        for url in [outURL, errURL, inURL] {
-            try? FileManager.default.removeItem(at: url)
-        }
-    }
-
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: LeadrouterBinary.path)
-    process.arguments = ["--redis", url] + (pool.map { ["--pool", $0] } ?? []) + arguments
-    var env = ProcessInfo.processInfo.environment
-    env.removeValue(forKey: "LEADROUTER_POOL")
-    env.removeValue(forKey: "LEADROUTER_REDIS_PASSWORD")
-    env.merge(environment) { _, new in new }
-    process.environment = env
-    process.standardOutput = try FileHandle(forWritingTo: outURL)
-    process.standardError = try FileHandle(forWritingTo: errURL)
-    process.standardInput = try FileHandle(forReadingFrom: inURL)
-    try process.run()
-
-    let deadline = Date().addingTimeInterval(timeout)
-    while process.isRunning && Date() < deadline {
-        Thread.sleep(forTimeInterval: 0.02)
-    }
-    let timedOut = process.isRunning
-    if timedOut {
-        kill(process.processIdentifier, SIGKILL)
-    }
-    process.waitUntilExit()
-    return CLIResult(
-        status: process.terminationStatus,
-        stdout: (try? String(contentsOf: outURL, encoding: .utf8)) ?? "",
-        stderr: (try? String(contentsOf: errURL, encoding: .utf8)) ?? "",
-        timedOut: timedOut
-    )
+    var fullEnvironment = ProcessInfo.processInfo.environment
+    fullEnvironment.removeValue(forKey: "LEADROUTER_POOL")
+    fullEnvironment.removeValue(forKey: "LEADROUTER_REDIS_PASSWORD")
+    fullEnvironment.merge(environment) { _, new in new }
+    let fullArguments = ["--redis", url] + (pool.map { ["--pool", $0] } ?? []) + arguments
+    return try runLeadrouterProcess(fullArguments, environment: fullEnvironment, stdin: stdin ?? "", timeout: timeout)
 }
 
 extension FaultPool {

@@ -21,33 +21,115 @@ enum TestRedis {
     }
 }
 
-/// A pool of its own for one test: a unique name, a connection, and removal of every key of the
-/// pool when the test ends (also on failure).
-final class TestPool {
-    let name: String
-    let keys: PoolKeys
-    let redis: RedisConnection
-    let client: PoolClient
-    private var workers: [WorkerProcess] = []
+/// A pool of one test with the test's own connection to its Redis server. `TestPool` and
+/// `FaultPool` conform, and the helpers in the extensions below and in DeliveryChecks.swift read
+/// and write the pool through it.
+protocol PoolFixture: AnyObject {
+    var name: String { get }
+    var keys: PoolKeys { get }
+    var redis: RedisConnection { get }
+    var client: PoolClient { get }
+    /// The worker processes the pool started, killed when the pool goes away.
+    var workers: [WorkerProcess] { get }
+    /// True when `waitUntil` treats a lost connection as "not yet", for tests that restart Redis.
+    var waitsThroughLostConnections: Bool { get }
+}
 
-    init(_ label: String) throws {
+extension PoolFixture {
+    /// Returns `t-LABEL-SUFFIX` with a random suffix, so that tests running at the same time never
+    /// share a pool.
+    static func uniqueName(_ label: String) -> String {
         let suffix = String(UInt32.random(in: 0...UInt32.max), radix: 36)
-        self.name = "t-\(label)-\(suffix)"
-        self.keys = try PoolKeys(pool: self.name)
-        self.redis = try TestRedis.connect()
-        self.client = PoolClient(connection: self.redis, keys: self.keys)
+        return "t-\(label)-\(suffix)"
     }
 
-    deinit {
+    /// Kills the pool's workers and deletes its keys, for `deinit`.
+    func killWorkersAndRemoveKeys() {
         for worker in self.workers {
             worker.kill()
         }
         self.removeKeys()
     }
 
-    /// Deletes every key of the pool (SCAN on the pool's prefix).
+    /// Polls `condition` every 50 ms until it is true or `timeout` seconds pass, and returns its
+    /// last result. With `waitsThroughLostConnections`, a lost connection counts as "not yet", so
+    /// the poll goes on while the server restarts.
+    func waitUntil(timeout: Double = 20, _ condition: () throws -> Bool) rethrows -> Bool {
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline {
+            do {
+                if try condition() {
+                    return true
+                }
+            } catch let error as RedisError where error.needsReconnect && self.waitsThroughLostConnections {
+                // The next command reconnects.
+            }
+            Thread.sleep(forTimeInterval: 0.05)
+        }
+        return try condition()
+    }
+
+    /// Deletes every key of the pool (SCAN on the pool's prefix), when the server still runs.
     func removeKeys() {
         _ = try? self.client.deleteAllKeys()
+    }
+
+    /// Adds the managers `ids` with the given groups.
+    func addManagers(_ ids: [String], groups: [String] = [], maxOpen: Int? = nil) throws {
+        for id in ids {
+            _ = try self.client.addManager(id, groups: groups, maxOpen: maxOpen)
+        }
+    }
+
+    func setConfig(_ json: String) throws {
+        _ = try self.client.setConfig(Data(json.utf8))
+    }
+
+    /// LPUSHes raw leads as a producer would, 500 to a pipeline. Throws when Redis rejects a push
+    /// (OOM, for example).
+    func push(_ leads: [String]) throws {
+        var index = 0
+        while index < leads.count {
+            let chunk = leads[index..<min(index + 500, leads.count)]
+            let replies = try self.redis.pipeline(chunk.map { [Array("LPUSH".utf8), Array(self.keys.incoming.utf8), Array($0.utf8)] })
+            for reply in replies {
+                if case .error(let message) = reply {
+                    throw RedisError(.server, message, command: "LPUSH")
+                }
+            }
+            index += 500
+        }
+    }
+
+    /// Reads every entry of the events stream, as field maps.
+    func events() throws -> [[String: String]] {
+        let reply = try self.redis.command(["XRANGE", self.keys.events, "-", "+"])
+        return (reply.elements ?? []).compactMap { entry in
+            guard let parts = entry.elements, parts.count == 2 else { return nil }
+            return parts[1].fieldMap.compactMapValues(\.text)
+        }
+    }
+}
+
+/// A pool of its own for one test on the shared `REDIS_URL` server: a unique name, a connection,
+/// and removal of every key of the pool when the test ends (also on failure).
+final class TestPool: PoolFixture {
+    let name: String
+    let keys: PoolKeys
+    let redis: RedisConnection
+    let client: PoolClient
+    let waitsThroughLostConnections = false
+    private(set) var workers: [WorkerProcess] = []
+
+    init(_ label: String) throws {
+        self.name = Self.uniqueName(label)
+        self.keys = try PoolKeys(pool: self.name)
+        self.redis = try TestRedis.connect()
+        self.client = PoolClient(connection: self.redis, keys: self.keys)
+    }
+
+    deinit {
+        self.killWorkersAndRemoveKeys()
     }
 
     /// Starts `count` worker processes of the built binary on this pool.
@@ -60,40 +142,6 @@ final class TestPool {
             started.append(worker)
         }
         return started
-    }
-
-    /// Adds managers `prefix1…prefixN` with the given groups.
-    func addManagers(_ ids: [String], groups: [String] = [], maxOpen: Int? = nil) throws {
-        for id in ids {
-            _ = try self.client.addManager(id, groups: groups, maxOpen: maxOpen)
-        }
-    }
-
-    /// LPUSHes raw leads as a producer would, in one pipeline.
-    func push(_ leads: [String]) throws {
-        guard !leads.isEmpty else { return }
-        var index = 0
-        while index < leads.count {
-            let chunk = leads[index..<min(index + 500, leads.count)]
-            _ = try self.redis.pipeline(chunk.map { [Array("LPUSH".utf8), Array(self.keys.incoming.utf8), Array($0.utf8)] })
-            index += 500
-        }
-    }
-
-    func setConfig(_ json: String) throws {
-        _ = try self.client.setConfig(Data(json.utf8))
-    }
-
-    /// Polls `condition` every 50 ms until it holds or `timeout` seconds pass; returns whether it held.
-    func waitUntil(timeout: Double = 20, _ condition: () throws -> Bool) rethrows -> Bool {
-        let deadline = Date().addingTimeInterval(timeout)
-        while Date() < deadline {
-            if try condition() {
-                return true
-            }
-            Thread.sleep(forTimeInterval: 0.05)
-        }
-        return try condition()
     }
 
     /// True when nothing is left in the incoming list or any in-flight list.
@@ -124,15 +172,6 @@ final class TestPool {
             }
         } while cursor != "0"
         return counts
-    }
-
-    /// All entries of the events stream, as field maps.
-    func events() throws -> [[String: String]] {
-        let reply = try self.redis.command(["XRANGE", self.keys.events, "-", "+"])
-        return (reply.elements ?? []).compactMap { entry in
-            guard let parts = entry.elements, parts.count == 2 else { return nil }
-            return parts[1].fieldMap.compactMapValues(\.text)
-        }
     }
 }
 
@@ -183,17 +222,31 @@ enum LeadrouterBinary {
     }
 }
 
-/// A `leadrouter worker` child process. Its log goes to a temporary file, read by `log()`.
+/// A `leadrouter worker` child process. Its standard output and error go to a temporary file,
+/// read by `log()`.
 final class WorkerProcess {
+    let name: String
     let process = Process()
     let logURL: URL
 
-    init(pool: String, name: String, concurrency: Int = 1, extraArguments: [String] = []) throws {
+    /// Starts a worker on `redisURL`, by default the shared `REDIS_URL` server.
+    ///
+    /// With `environment` nil the worker inherits the test's environment as it is. Otherwise it
+    /// gets the test's environment without `LEADROUTER_REDIS_PASSWORD`, plus `environment`, so a
+    /// worker on a server with ACL users authenticates only with the credentials its test sets.
+    init(redisURL: String = TestRedis.urlText, pool: String, name: String, concurrency: Int = 1, environment: [String: String]? = nil, extraArguments: [String] = []) throws {
+        self.name = name
         self.logURL = FileManager.default.temporaryDirectory.appendingPathComponent("lr-\(pool)-\(name)-\(UInt32.random(in: 0...UInt32.max)).log")
         FileManager.default.createFile(atPath: self.logURL.path, contents: nil)
         let log = try FileHandle(forWritingTo: self.logURL)
         self.process.executableURL = URL(fileURLWithPath: LeadrouterBinary.path)
-        self.process.arguments = ["--redis", TestRedis.urlText, "--pool", pool, "worker", "--name", name, "--concurrency", String(concurrency)] + extraArguments
+        self.process.arguments = ["--redis", redisURL, "--pool", pool, "worker", "--name", name, "--concurrency", String(concurrency)] + extraArguments
+        if let environment {
+            var merged = ProcessInfo.processInfo.environment
+            merged.removeValue(forKey: "LEADROUTER_REDIS_PASSWORD")
+            merged.merge(environment) { _, new in new }
+            self.process.environment = merged
+        }
         self.process.standardOutput = log
         self.process.standardError = log
         self.process.standardInput = FileHandle.nullDevice
@@ -234,6 +287,25 @@ final class WorkerProcess {
 
     func log() -> String {
         (try? String(contentsOf: self.logURL, encoding: .utf8)) ?? ""
+    }
+
+    /// Counts the log lines whose message (the text after `leadrouter.worker: `) starts with
+    /// `message`.
+    func logLines(startingWith message: String) -> Int {
+        self.log().split(separator: "\n").filter { $0.contains("leadrouter.worker: " + message) }.count
+    }
+
+    /// Reads the user plus system CPU time of the process so far, in seconds, from
+    /// `/proc/PID/stat`.
+    func cpuSeconds() -> Double? {
+        guard let stat = try? String(contentsOfFile: "/proc/\(self.pid)/stat", encoding: .utf8),
+            let commandEnd = stat.lastIndex(of: ")")
+        else { return nil }
+        // The fields after the command name start at field 3 (state). Fields 14 and 15 are
+        // utime and stime, in clock ticks.
+        let fields = stat[stat.index(after: commandEnd)...].split(separator: " ")
+        guard fields.count > 12, let user = Double(fields[11]), let system = Double(fields[12]) else { return nil }
+        return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
     }
 
     deinit {
