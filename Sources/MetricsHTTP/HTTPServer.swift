@@ -2,7 +2,7 @@ import CMicroHTTPD
 import Foundation
 
 /// A small HTTP server for `/metrics` and `/healthz`, on GNU libmicrohttpd so that no HTTP
-/// parsing is written here. Requests are answered on libmicrohttpd's own thread, never on
+/// parsing is written here. Requests are handled on libmicrohttpd's own thread, never on
 /// Swift's cooperative pool. Only GET is served.
 public final class HTTPServer: @unchecked Sendable {
     // @unchecked: `daemon` is set once in init and cleared once in stop(); the handler is
@@ -67,7 +67,7 @@ public struct HTTPServerError: Error, CustomStringConvertible {
 /// buffer may go away as soon as the call returns.
 private let responseMustCopy = MHD_ResponseMemoryMode(rawValue: 2)!
 
-/// libmicrohttpd's access handler: answers every GET at once with the Swift handler's response.
+/// libmicrohttpd's access handler: replies to every GET at once with the Swift handler's response.
 private let requestCallback: MHD_AccessHandlerCallback = { context, connection, url, method, _, _, uploadSize, _ in
     guard let context, let connection else { return .NO }
     let server = Unmanaged<HTTPServer>.fromOpaque(context).takeUnretainedValue()

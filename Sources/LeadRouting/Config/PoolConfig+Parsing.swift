@@ -264,7 +264,7 @@ extension PoolConfig {
         return number
     }
 
-    /// A value for an error message: numbers as written, anything else by its type, so that
+    /// Describes a value for an error message: numbers as written, anything else by its type, so that
     /// "10" in quotes reads as "a string \"10\"" and not as a valid 10.
     private static func describe(_ value: JSONValue) -> String {
         switch value {

@@ -97,7 +97,7 @@ public struct PoolConfig: Sendable, Equatable {
         Set(self.routes.flatMap { $0.match.map(\.field) })
     }
 
-    /// The group table the Lua scripts read, as compact JSON. Names are validated identifiers,
+    /// Encodes the group table the Lua scripts read as compact JSON. Names are validated identifiers,
     /// so they need no escaping beyond quotes.
     public func compiledGroupsJSON() -> String {
         var parts: [String] = []

@@ -1,6 +1,6 @@
 import Foundation
 
-/// Where a lead goes first, and why, in words for the trace.
+/// The first group of a lead and the reason for it, in words for the trace.
 public struct RouteDecision: Sendable, Equatable {
     public let group: String
     public let explanation: String
@@ -32,7 +32,8 @@ extension PoolConfig {
         return RouteDecision(group: PoolConfig.defaultGroup, explanation: "no route matched -> group \(PoolConfig.defaultGroup)")
     }
 
-    /// The field's value when it is filled in; nil when missing, empty or a placeholder.
+    /// Returns the field's value when it is filled in, and nil when it is missing, empty or a
+    /// placeholder.
     func qualifiedValue(_ lead: Lead, _ field: String) -> String? {
         guard let text = lead.fields[field]?.scalarText else { return nil }
         let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)

@@ -59,7 +59,7 @@ public enum JSONValue: Sendable, Equatable, Decodable {
         }
     }
 
-    /// What a scan of raw JSON bytes finds outside strings, before the bytes are parsed.
+    /// The findings of a scan of raw JSON bytes outside strings, before the bytes are parsed.
     struct Structure {
         /// Deepest nesting of objects and arrays; the scan stops once it passes the limit, so a
         /// hostile lead cannot exhaust the parser's stack.

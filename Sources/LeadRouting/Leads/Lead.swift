@@ -9,7 +9,7 @@ public struct Lead: Sendable {
     public let fields: [String: JSONValue]
 }
 
-/// Why a raw lead was rejected, in words a person can act on.
+/// The reason a raw lead was rejected, in words a person can act on.
 public struct LeadRejection: Error, Sendable, Equatable {
     public let reason: String
     /// The lead's id, when one could be read, for the dead-letter entry.

@@ -14,7 +14,7 @@ public struct DeadLetter: Sendable {
 }
 
 extension PoolClient {
-    /// The newest `limit` dead-letter entries, newest first.
+    /// Reads the newest `limit` dead-letter entries, newest first.
     public func deadLetters(limit: Int = 1_000) throws -> [DeadLetter] {
         let reply = try self.connection.command(["LRANGE", self.keys.dead, "0", String(max(0, limit - 1))])
         return (reply.elements ?? []).compactMap { $0.bytes }.compactMap(Self.decodeDeadLetter)

@@ -46,8 +46,8 @@ public struct PoolClient {
     /// Validates and stores a config document; an invalid one throws and changes nothing.
     public func setConfig(_ document: Data) throws -> PoolConfig {
         let config = try PoolConfig.parse(document)
-        // MULTI/EXEC so the document and its version change together, and the wake signal tells
-        // workers to route waiting leads by the new rules.
+        // MULTI/EXEC so the document and its version change together, and the wake signal makes
+        // workers route waiting leads by the new rules.
         let replies = try self.connection.pipeline([
             ["MULTI"], ["SET", self.keys.config, String(decoding: document, as: UTF8.self)],
             ["INCR", self.keys.configVersion], ["INCR", self.keys.wake], ["EXEC"],

@@ -205,7 +205,7 @@ enum BenchCommand {
         return speeds.sorted()
     }
 
-    /// The server's user plus system CPU seconds so far (`INFO cpu`).
+    /// Reads the server's user plus system CPU seconds so far (`INFO cpu`).
     private static func redisCPUSeconds(_ connection: RedisConnection) throws -> Double {
         let text = try connection.command(["INFO", "cpu"]).text ?? ""
         var total = 0.0
@@ -262,7 +262,7 @@ enum BenchCommand {
         return sorted[min(max(rank, 0), sorted.count - 1)]
     }
 
-    /// One progress line on standard error, rewritten in place; nil ends it.
+    /// Rewrites one progress line on standard error in place; nil clears it.
     private static func progress(_ text: String?) {
         guard isatty(STDERR_FILENO) == 1 else { return }
         let line = text.map { "\r\u{1B}[2K" + $0 } ?? "\r\u{1B}[2K"

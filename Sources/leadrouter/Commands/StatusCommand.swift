@@ -26,7 +26,7 @@ enum StatusCommand {
             if !terminal {
                 print("")
             }
-            // fflush(NULL) flushes every stream, so a pipe sees each snapshot at once.
+            // fflush(NULL) flushes every stream, so a pipe receives each snapshot at once.
             fflush(nil)
             Thread.sleep(forTimeInterval: interval)
         }
@@ -48,25 +48,43 @@ enum StatusView {
     static func render(_ status: PoolStatus) -> String {
         var lines: [String] = []
         lines.append("pool \(status.pool)   incoming \(status.incoming)   in flight \(status.processing)   waiting \(status.waiting)   manual \(status.manual)   open \(status.open)   dead \(status.dead)")
-        let live = status.workers.filter { $0.heartbeatTTL > 0 }
-        var workerLine = "workers: \(live.count) live"
-        if !status.workers.isEmpty {
-            let details = status.workers.prefix(8).map { worker in
-                let heartbeat = worker.heartbeatTTL > 0 ? String(format: "heartbeat expires in %.1fs", Double(worker.heartbeatTTL) / 1000) : "heartbeat expired"
-                return "\(worker.id) (in flight \(worker.inFlight), \(heartbeat))"
-            }
-            workerLine += ": " + details.joined(separator: ", ")
-            if status.workers.count > 8 {
-                workerLine += ", …"
-            }
-        }
-        lines.append(workerLine)
-        if let p50 = status.percentile(0.5), let p99 = status.percentile(0.99), let max = status.recentSpeeds.last {
-            lines.append("speed-to-lead over the last \(status.recentSpeeds.count) assignments: p50 \(p50) ms, p99 \(p99) ms, max \(max) ms; \(status.assignedLastMinute) assigned in the last minute")
-        } else {
-            lines.append("speed-to-lead: no assignments yet")
-        }
+        lines.append(self.workerLine(status))
+        lines.append(self.speedLine(status))
+
         lines.append("")
+        lines += self.groupLines(status)
+
+        lines.append("")
+        lines.append(self.managerTable(status, bars: true))
+        return lines.joined(separator: "\n")
+    }
+
+    static func workerLine(_ status: PoolStatus) -> String {
+        let live = status.workers.filter { $0.heartbeatTTL > 0 }
+        var line = "workers: \(live.count) live"
+        guard !status.workers.isEmpty else { return line }
+
+        let details = status.workers.prefix(8).map { worker in
+            let heartbeat = worker.heartbeatTTL > 0 ? String(format: "heartbeat expires in %.1fs", Double(worker.heartbeatTTL) / 1000) : "heartbeat expired"
+            return "\(worker.id) (in flight \(worker.inFlight), \(heartbeat))"
+        }
+        line += ": " + details.joined(separator: ", ")
+        if status.workers.count > 8 {
+            line += ", …"
+        }
+        return line
+    }
+
+    static func speedLine(_ status: PoolStatus) -> String {
+        guard let p50 = status.percentile(0.5), let p99 = status.percentile(0.99), let max = status.recentSpeeds.last else {
+            return "speed-to-lead: no assignments yet"
+        }
+        return "speed-to-lead over the last \(status.recentSpeeds.count) assignments: p50 \(p50) ms, p99 \(p99) ms, max \(max) ms; \(status.assignedLastMinute) assigned in the last minute"
+    }
+
+    /// Lists each configured group with its settings and the managers it would skip now.
+    static func groupLines(_ status: PoolStatus) -> [String] {
+        var lines: [String] = []
         for group in status.groups {
             var settings = [group.method]
             if let cap = group.maxOpen { settings.append("max_open \(cap)") }
@@ -81,9 +99,7 @@ enum StatusView {
                 lines.append("    skipped now: \(shown)\(more)")
             }
         }
-        lines.append("")
-        lines.append(self.managerTable(status, bars: true))
-        return lines.joined(separator: "\n")
+        return lines
     }
 
     static func managerTable(_ status: PoolStatus, bars: Bool) -> String {

@@ -82,8 +82,8 @@ enum WorkerCommand {
         try worker.run()
     }
 
-    /// Parses `HOST:PORT` or `:PORT` (loopback); the metrics listener binds loopback unless told
-    /// otherwise.
+    /// Parses `HOST:PORT` or `:PORT` (loopback); the metrics listener binds loopback unless
+    /// another address is given.
     static func listenAddress(_ text: String) throws(UsageError) -> (String, UInt16) {
         guard let colon = text.lastIndex(of: ":"), let port = UInt16(text[text.index(after: colon)...]), port > 0 else {
             throw UsageError("invalid --metrics \(Identifiers.quoted(text)): expected HOST:PORT such as 127.0.0.1:9464")
