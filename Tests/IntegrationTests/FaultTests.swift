@@ -269,25 +269,13 @@ extension WorkerProcessSuites {
             let pool = try FaultPool("oom", url: redis.url)
             let managers = ["m1", "m2", "m3"]
             try pool.addManagers(managers)
-            let concurrency = 2
-            let workers = try pool.startWorkers(2, concurrency: concurrency)
-            let holder = workers[0]
-            let holderID = try #require(try pool.workerID(of: holder))
-            #expect(try pool.workerID(of: workers[1]) != nil)
-            let producer = FaultProducer(pool, prefix: "M")
-            try producer.push(300)
-            #expect(try pool.waitForAssignments(of: producer.ids, timeout: 10))
 
             // One worker is stopped holding leads, the other is stopped too, and 200 leads are
             // pushed. Memory is then filled to just below the limit and leads are pushed until
             // LPUSH is rejected, so leads wait both in flight and in the incoming list.
-            let held = try pool.pauseHoldingLeads(holder, id: holderID, others: [workers[1]], minimum: 2) {
-                if try pool.incomingLength() < 200 {
-                    try producer.push(200)
-                }
-            }
-            #expect(held > 0, "the worker was caught holding leads")
-            #expect(try pool.waitUntil(timeout: 5) { try pool.incomingLength() == 0 }, "the other worker drained the incoming list")
+            let concurrency = 2
+            let batch = try HeldBatch(pool, concurrency: concurrency, prefix: "M")
+            let (workers, holderID, producer, held) = (batch.workers, batch.holderID, batch.producer, batch.held)
             workers[1].signal(SIGSTOP)
             try producer.push(200)
             // The filler is a hash of 16 KiB values. One large argument would itself count

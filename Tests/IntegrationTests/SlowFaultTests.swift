@@ -18,24 +18,12 @@ extension WorkerProcessSuites {
             let pool = try FaultPool("down", url: redis.url)
             let managers = ["m1", "m2", "m3"]
             try pool.addManagers(managers)
-            let concurrency = 2
-            let workers = try pool.startWorkers(2, concurrency: concurrency)
-            let holder = workers[0]
-            let holderID = try #require(try pool.workerID(of: holder))
-            #expect(try pool.workerID(of: workers[1]) != nil)
-            let producer = FaultProducer(pool, prefix: "D")
-            try producer.push(300)
-            #expect(try pool.waitForAssignments(of: producer.ids, timeout: 10))
 
             // Redis stops while one worker holds leads it has not committed and the other blocks
             // on an empty incoming list.
-            let held = try pool.pauseHoldingLeads(holder, id: holderID, others: [workers[1]], minimum: 2) {
-                if try pool.incomingLength() < 200 {
-                    try producer.push(200)
-                }
-            }
-            #expect(held > 0, "the worker was caught holding leads")
-            #expect(try pool.waitUntil(timeout: 5) { try pool.incomingLength() == 0 }, "the other worker drained the incoming list")
+            let concurrency = 2
+            let batch = try HeldBatch(pool, concurrency: concurrency, prefix: "D")
+            let (workers, holder, producer, held) = (batch.workers, batch.holder, batch.producer, batch.held)
             Thread.sleep(forTimeInterval: 0.2)
             let cpuBefore = workers.map { $0.cpuSeconds() ?? 0 }
             redis.stop()

@@ -247,6 +247,41 @@ final class FaultPool: PoolFixture {
 }
 
 /// Leads with ids `PREFIX1, PREFIX2, …`, pushed by the test thread in chunks.
+/// Two workers with `concurrency` threads each, 300 leads assigned, and then the first worker
+/// paused while it holds at least two leads in flight and the second has drained the incoming
+/// list. The fault tests that need Redis to fail under a held batch start from here.
+struct HeldBatch {
+    let workers: [WorkerProcess]
+    let holder: WorkerProcess
+    let holderID: String
+    let producer: FaultProducer
+    let held: Int
+
+    init(_ pool: FaultPool, concurrency: Int, prefix: String) throws {
+        let workers = try pool.startWorkers(2, concurrency: concurrency)
+        let holder = workers[0]
+        let holderID = try #require(try pool.workerID(of: holder))
+        #expect(try pool.workerID(of: workers[1]) != nil)
+        let producer = FaultProducer(pool, prefix: prefix)
+        try producer.push(300)
+        #expect(try pool.waitForAssignments(of: producer.ids, timeout: 10))
+
+        let held = try pool.pauseHoldingLeads(holder, id: holderID, others: [workers[1]], minimum: 2) {
+            if try pool.incomingLength() < 200 {
+                try producer.push(200)
+            }
+        }
+        #expect(held > 0, "the worker was caught holding leads")
+        #expect(try pool.waitUntil(timeout: 5) { try pool.incomingLength() == 0 }, "the other worker drained the incoming list")
+
+        self.workers = workers
+        self.holder = holder
+        self.holderID = holderID
+        self.producer = producer
+        self.held = held
+    }
+}
+
 final class FaultProducer {
     let pool: FaultPool
     let prefix: String
